@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Event-driven and blocking OOB connections on loopback TCP and abstract
+ * Unix sockets: handshake, message exchange both ways, refusal of a wrong
+ * secret and of garbage, callback counts and clean shutdown.
+ */
+#include "oob/oob.h"
+#include "common/util.h"
+#include "fw_test.h"
+
+#include <event2/event.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static uint8_t secret_g[FW_OOB_SECRET_LEN];
+static int srv_opened, srv_msgs, srv_closed, cli_opened, cli_msgs, cli_closed;
+static fw_status_t cli_close_reason;
+static struct event_base *base_g;
+static fw_oob_conn_t *srv_conn;
+
+static void
+srv_open_cb(fw_oob_conn_t *c, void *arg)
+{
+    srv_opened++;
+    srv_conn = c;
+}
+
+static void
+srv_msg_cb(fw_oob_conn_t *c, const fw_oob_hdr_t *h, const void *p, void *arg)
+{
+    srv_msgs++;
+    /* echo with type + 1 */
+    fw_oob_send(c, (uint8_t)(h->type + 1), 0, h->src, p, h->len);
+}
+
+static void
+srv_close_cb(fw_oob_conn_t *c, fw_status_t why, void *arg)
+{
+    srv_closed++;
+    srv_conn = NULL;
+}
+
+static void
+cli_open_cb(fw_oob_conn_t *c, void *arg)
+{
+    cli_opened++;
+    fw_oob_send(c, 20, 5, 0, "ping", 4);
+}
+
+static void
+cli_msg_cb(fw_oob_conn_t *c, const fw_oob_hdr_t *h, const void *p, void *arg)
+{
+    cli_msgs++;
+    if (h->type == 21 && h->len == 4 && memcmp(p, "ping", 4) == 0)
+        event_base_loopbreak(base_g);
+}
+
+static void
+cli_close_cb(fw_oob_conn_t *c, fw_status_t why, void *arg)
+{
+    cli_closed++;
+    cli_close_reason = why;
+    event_base_loopbreak(base_g);
+}
+
+static const struct fw_oob_conn_ops srv_ops = {srv_open_cb, srv_msg_cb,
+                                               srv_close_cb};
+static const struct fw_oob_conn_ops cli_ops = {cli_open_cb, cli_msg_cb,
+                                               cli_close_cb};
+
+static void
+run_loop(int ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+    event_base_loopexit(base_g, &tv);
+    event_base_dispatch(base_g);
+}
+
+static void
+reset_counts(void)
+{
+    srv_opened = srv_msgs = srv_closed = 0;
+    cli_opened = cli_msgs = cli_closed = 0;
+    cli_close_reason = FW_SUCCESS;
+}
+
+static void
+test_evented(const char *uri)
+{
+    fw_oob_listener_t *l = NULL;
+    fw_oob_conn_t *c = NULL;
+    uint8_t wrong[FW_OOB_SECRET_LEN];
+    fw_error_t err;
+
+    reset_counts();
+    is(fw_oob_listen(base_g, uri, secret_g, &srv_ops, NULL, &l, &err),
+       FW_SUCCESS, "%s: listen", uri);
+    diag("listening on %s", fw_oob_listener_uri(l));
+    is(fw_oob_connect(base_g, fw_oob_listener_uri(l), secret_g,
+                      FW_OOB_PEER_DAEMON, 5, &cli_ops, NULL, &c, &err),
+       FW_SUCCESS, "%s: connect", uri);
+    run_loop(5000);
+    is(srv_opened, 1, "%s: server saw one authenticated connection", uri);
+    is(cli_opened, 1, "%s: client opened once", uri);
+    is(srv_msgs, 1, "%s: server got the ping", uri);
+    is(cli_msgs, 1, "%s: client got the echo", uri);
+    ok(srv_conn != NULL && fw_oob_conn_peer_id(srv_conn) == 5 &&
+           fw_oob_conn_peer_kind(srv_conn) == FW_OOB_PEER_DAEMON,
+       "%s: server knows the proved peer identity", uri);
+    fw_oob_conn_close(c);
+    run_loop(200);
+    is(srv_closed, 1, "%s: server noticed the close", uri);
+    is(cli_closed, 0, "%s: no closed callback after an explicit close", uri);
+
+    /* wrong secret: refused by the server, client learns it is closed */
+    reset_counts();
+    memset(wrong, 0x55, sizeof(wrong));
+    is(fw_oob_connect(base_g, fw_oob_listener_uri(l), wrong,
+                      FW_OOB_PEER_DAEMON, 6, &cli_ops, NULL, &c, &err),
+       FW_SUCCESS, "%s: connect with a wrong secret starts", uri);
+    run_loop(5000);
+    is(cli_opened, 0, "%s: wrong secret never opens", uri);
+    is(srv_opened, 0, "%s: server never accepts it", uri);
+    is(cli_closed, 1, "%s: the client is told", uri);
+    is(srv_closed, 0, "%s: owner never hears of a refused connection", uri);
+    fw_oob_listener_destroy(l);
+}
+
+struct sthread {
+    char uri[FW_OOB_URI_MAX];
+    fw_status_t open_rc, bad_rc, rt_rc;
+    int done;
+};
+
+static void *
+sconn_thread(void *arg)
+{
+    struct sthread *t = arg;
+    uint8_t wrong[FW_OOB_SECRET_LEN] = {9};
+    fw_oob_sconn_t *s = NULL;
+    const void *p;
+    fw_oob_hdr_t h;
+    fw_error_t err;
+
+    t->bad_rc = fw_oob_sconn_open(t->uri, wrong, FW_OOB_PEER_PROC, 1, 3000,
+                                  &s, &err);
+    t->open_rc = fw_oob_sconn_open(t->uri, secret_g, FW_OOB_PEER_PROC, 3,
+                                   3000, &s, &err);
+    if (t->open_rc != FW_SUCCESS)
+        return NULL;
+    t->rt_rc = fw_oob_sconn_send(s, 30, 3, 0, "abc", 3);
+    if (t->rt_rc == FW_SUCCESS)
+        t->rt_rc = fw_oob_sconn_recv(s, 3000, &h, &p);
+    if (t->rt_rc == FW_SUCCESS && (h.type != 31 || h.len != 3 ||
+                                   memcmp(p, "abc", 3) != 0))
+        t->rt_rc = FW_ERR_PROTO;
+    fw_oob_sconn_close(s);
+    __atomic_store_n(&t->done, 1, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+static void
+test_blocking(const char *uri)
+{
+    fw_oob_listener_t *l = NULL;
+    struct sthread t;
+    pthread_t th;
+    int i;
+    fw_error_t err;
+
+    reset_counts();
+    memset(&t, 0, sizeof(t));
+    is(fw_oob_listen(base_g, uri, secret_g, &srv_ops, NULL, &l, &err),
+       FW_SUCCESS, "%s: listen for a blocking client", uri);
+    snprintf(t.uri, sizeof(t.uri), "%s", fw_oob_listener_uri(l));
+    pthread_create(&th, NULL, sconn_thread, &t);
+    /* the thread cannot wake the loop: run it in short slices */
+    for (i = 0; i < 160 && !__atomic_load_n(&t.done, __ATOMIC_SEQ_CST); i++)
+        run_loop(50);
+    pthread_join(th, NULL);
+    is(t.bad_rc, FW_ERR_AUTH, "%s: blocking open with a wrong secret", uri);
+    is(t.open_rc, FW_SUCCESS, "%s: blocking open", uri);
+    is(t.rt_rc, FW_SUCCESS, "%s: blocking round trip", uri);
+    run_loop(100);
+    is(srv_opened, 1, "%s: one authenticated blocking client", uri);
+    is(srv_closed, 1, "%s: its close was seen", uri);
+    fw_oob_listener_destroy(l);
+}
+
+static void
+test_bad_params(void)
+{
+    fw_oob_listener_t *l = NULL;
+    fw_oob_sconn_t *s = NULL;
+    fw_error_t err;
+
+    is(fw_oob_listen(base_g, "http://x", secret_g, &srv_ops, NULL, &l, &err),
+       FW_ERR_BAD_PARAM, "unknown uri scheme refused");
+    ok(strstr(err.text, "unknown scheme") != NULL, "and named: %s", err.text);
+    is(fw_oob_listen(base_g, "tcp://127.0.0.1", secret_g, &srv_ops, NULL, &l,
+                     &err),
+       FW_ERR_BAD_PARAM, "tcp uri without port refused");
+    is(fw_oob_listen(NULL, "tcp://127.0.0.1:0", secret_g, &srv_ops, NULL, &l,
+                     &err),
+       FW_ERR_BAD_PARAM, "NULL base refused");
+    is(fw_oob_sconn_open("unix:@fabwire-test-nobody-listens", secret_g, 1, 1,
+                         1000, &s, &err),
+       FW_ERR_UNREACHABLE, "blocking connect to nothing is unreachable");
+    ok(l == NULL && s == NULL, "no output written on failure");
+}
+
+int
+main(void)
+{
+    char uri[64];
+
+    fw_random_bytes(secret_g, sizeof(secret_g));
+    base_g = event_base_new();
+    test_evented("tcp://127.0.0.1:0");
+    snprintf(uri, sizeof(uri), "unix:@fabwire-test-%d", (int)getpid());
+    test_evented(uri);
+    test_blocking("tcp://127.0.0.1:0");
+    snprintf(uri, sizeof(uri), "unix:@fabwire-testb-%d", (int)getpid());
+    test_blocking(uri);
+    test_bad_params();
+    event_base_free(base_g);
+    return fw_test_done();
+}
