@@ -62,6 +62,8 @@ fw_param_get_str(const char *name)
     const char *v;
 
     assert(p != NULL && "tunable not declared in any FW_PARAM_TABLE");
+    if (p == NULL)
+        FW_LOG_ERR("common", "%s: tunable not declared (bug)", name);
     v = getenv(name);
     if (v != NULL)
         return v;
@@ -92,6 +94,8 @@ fw_param_get_long(const char *name, long min, long max)
     long out = 0;
 
     assert(p != NULL && "tunable not declared in any FW_PARAM_TABLE");
+    if (p == NULL)
+        FW_LOG_ERR("common", "%s: tunable not declared (bug)", name);
     if (v != NULL && fw_param_parse_long(v, min, max, &out) == 0)
         return out;
     if (v != NULL)

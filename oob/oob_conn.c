@@ -211,6 +211,10 @@ static fw_status_t
 fw_oob_conn_dispatch(fw_oob_conn_t *c, const fw_oob_hdr_t *h,
                      const uint8_t *payload)
 {
+    if (c->state == FW_OOB_CONN_CONNECTING) {
+        /* data can be read before libevent reports the connect */
+        fw_oob_conn_transition(c, FW_OOB_CONN_WAIT_CHALLENGE);
+    }
     switch (c->state) {
     case FW_OOB_CONN_WAIT_RESPONSE:
         if (h->type != FW_OOB_MSG_RESPONSE)
@@ -303,10 +307,8 @@ fw_oob_conn_event_cb(struct bufferevent *bev, short what, void *arg)
 
     if (what & BEV_EVENT_CONNECTED) {
         fw_oob_sock_nodelay(fd);
-        fw_oob_sock_name(fd, 1, c->peer_name, sizeof(c->peer_name), NULL, 0);
-        fw_oob_sock_name(fd, 0, NULL, 0, c->local_addr,
-                         sizeof(c->local_addr));
-        fw_oob_conn_transition(c, FW_OOB_CONN_WAIT_CHALLENGE);
+        if (c->state == FW_OOB_CONN_CONNECTING)
+            fw_oob_conn_transition(c, FW_OOB_CONN_WAIT_CHALLENGE);
         return;
     }
     if (c->close_flushed) {
@@ -504,6 +506,8 @@ fw_oob_connect(struct event_base *base, const char *uri,
         fw_oob_conn_free(c);
         return FW_ERR_UNREACHABLE;
     }
+    /* the kernel has bound the local end already (connect in progress) */
+    fw_oob_sock_name(fd, 0, NULL, 0, c->local_addr, sizeof(c->local_addr));
     if (bufferevent_enable(c->bev, EV_READ | EV_WRITE) != 0) {
         fw_errprintf(err, "connect to %s: cannot enable events", uri);
         fw_oob_conn_free(c);

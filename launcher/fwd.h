@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * fwd, the per-host daemon: private state shared by its files.
+ *   fwd.c        main, tree connections, message dispatch, shutdown
+ *   fwd_procs.c  starting ranks, their output, exits and kills
+ */
+#ifndef FW_LAUNCH_FWD_H
+#define FW_LAUNCH_FWD_H
+
+#include "launcher/job.h"
+#include "launcher/tree.h"
+#include "launcher/launch_wire.h"
+
+#include <event2/event.h>
+#include <sys/types.h>
+
+typedef struct fwd_proc {
+    uint32_t rank;
+    pid_t pid;          /* 0 once reaped */
+    int out_fd, err_fd; /* our read ends, -1 when closed */
+    struct event *out_ev, *err_ev;
+    char *obuf[3];      /* partial line per stream (1 out, 2 err) */
+    size_t olen[3];
+    struct fwd *d;
+} fwd_proc_t;
+
+typedef struct fwd {
+    struct event_base *base;
+    uint32_t id;
+    char jobid[FW_JOBID_MAX];
+    uint8_t secret[FW_OOB_SECRET_LEN];
+    char secret_hex[2 * FW_OOB_SECRET_LEN + 1];
+    const char *self_path;
+    char hostname[256];
+    fw_launch_tree_t tree;
+    fw_oob_listener_t *tcp_l;    /* for child daemons */
+    fw_oob_listener_t *proc_l;   /* for local ranks */
+    /* from CONFIG */
+    int configured;
+    uint32_t flags;
+    char **agent;
+    char *fwd_path;
+    char **hosts;                /* by daemon id, [0] unused */
+    pid_t *child_pids;           /* agents of our child daemons */
+    /* from LAUNCH */
+    fw_launch_job_t job;
+    int launched;
+    fwd_proc_t *procs;
+    uint32_t nprocs;
+    uint32_t nlive;
+    int stdin_fd;                /* rank 0's stdin, -1 if not here */
+    struct evbuffer *stdin_buf;  /* input not yet taken by rank 0 */
+    struct event *stdin_ev;
+    int stdin_eof;
+    struct event *sigchld_ev, *sigterm_ev, *sigint_ev, *kill_timer;
+    struct event *exit_timer;
+    int shutting_down;
+} fwd_t;
+
+/* fwd_procs.c */
+fw_status_t fwd_procs_launch(fwd_t *d);
+void fwd_procs_reap(fwd_t *d);
+void fwd_procs_kill(fwd_t *d, int sig);
+void fwd_procs_teardown(fwd_t *d);
+void fwd_procs_stdin(fwd_t *d, const void *data, size_t len);
+void fwd_procs_cleanup(fwd_t *d);
+
+/* fwd.c */
+void fwd_send_fail(fwd_t *d, uint32_t id, uint32_t what, const char *text);
+void fwd_maybe_exit(fwd_t *d);
+
+#endif /* FW_LAUNCH_FWD_H */

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * fwrun, the job launcher: private state shared by its files.
+ *   fwrun_cli.c  command line -> job description and options
+ *   fwrun.c      daemon tree start-up, launch, I/O, exits, teardown
+ *   fwrun_hosts.c which hosts are this one, addresses to advertise
+ */
+#ifndef FW_LAUNCH_FWRUN_H
+#define FW_LAUNCH_FWRUN_H
+
+#include "launcher/job.h"
+#include "launcher/tree.h"
+#include "launcher/launch_wire.h"
+
+#include <event2/event.h>
+#include <sys/types.h>
+
+/* fwrun's exit statuses besides the ranks' own */
+#define FWRUN_EXIT_ERROR 1    /* launcher or daemon failure */
+#define FWRUN_EXIT_USAGE 2    /* bad command line or host list */
+#define FWRUN_EXIT_TIMEOUT 124 /* --timeout expired */
+#define FWRUN_EXIT_NOEXEC 127 /* a program could not be started */
+
+typedef struct fwrun_opts {
+    int verbose;
+    int timeout_s;        /* 0 = none */
+    char **agent;         /* launch agent argv prefix */
+    const char *hostfile;
+    const char *hostlist;
+    uint32_t fanout;
+} fwrun_opts_t;
+
+typedef enum fwrun_state {
+    FWRUN_STARTING,   /* daemons are being started */
+    FWRUN_RUNNING,    /* LAUNCH sent */
+    FWRUN_TEARDOWN,   /* killing the job */
+    FWRUN_SHUTDOWN    /* waiting for the daemons to leave */
+} fwrun_state_t;
+
+typedef struct fwrun {
+    fwrun_opts_t opt;
+    fw_launch_job_t job;
+    fwrun_state_t state;
+    struct event_base *base;
+    uint8_t secret[FW_OOB_SECRET_LEN];
+    char secret_hex[2 * FW_OOB_SECRET_LEN + 1];
+    char fwd_path[4096];
+    char adv_addr[64];
+    fw_oob_listener_t *listener;
+    fw_launch_tree_t tree;
+    char **dhosts;             /* host name by daemon id ([0] = fwrun) */
+    uint32_t ndaemons;         /* tree size, fwrun included */
+    uint32_t nreported;
+    uint8_t *reported;         /* by daemon id */
+    uint8_t *lost;             /* by daemon id */
+    pid_t *child_pids;         /* direct children (local fwd, agents) */
+    uint8_t *rank_done;
+    uint32_t nexited;
+    int exit_code;
+    int failed;                /* exit_code is final */
+    int nsignals;
+    uint64_t t_start;
+    struct event *sig_ev[7];
+    struct event *launch_timer, *job_timer, *kill_timer, *exit_timer;
+    struct event *stdin_ev;
+    int stdin_file;            /* stdin cannot be polled */
+} fwrun_t;
+
+/* fwrun_cli.c: FW_SUCCESS, or FW_ERR_PARSE with err set; 1 = help/version
+ * printed (exit 0). */
+int fwrun_cli_parse(fwrun_t *r, int argc, char **argv, fw_error_t *err);
+
+/* fwrun_hosts.c */
+int fwrun_host_is_local(const char *name);
+fw_status_t fwrun_hosts_prepare(fwrun_t *r, fw_error_t *err);
+
+#endif /* FW_LAUNCH_FWRUN_H */

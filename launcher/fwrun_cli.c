@@ -1,0 +1,408 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * fwrun command line: global options, then one or more application
+ * contexts separated by ':' (MPMD), as with mpirun:
+ *   fwrun [options] -n 2 ./a : -n 3 ./b
+ */
+#define _GNU_SOURCE
+#include "launcher/fwrun.h"
+#include "common/param.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define FWRUN_VERSION "0.1.0"
+
+static const char fwrun_usage[] =
+    "usage: fwrun [options] [-n N] PROGRAM [ARGS...] [: [-n N] PROGRAM ...]\n"
+    "\n"
+    "Start N copies of PROGRAM on this host or on the hosts given, each with\n"
+    "its identity in FW_RANK, FW_SIZE, FW_LOCAL_RANK, FW_LOCAL_SIZE,\n"
+    "FW_NODE_ID, FW_NUM_NODES, FW_JOBID, FW_UNIVERSE_SIZE and FW_APPNUM.\n"
+    "\n"
+    "options:\n"
+    "  -n, -np, --np N         number of ranks (default: all slots)\n"
+    "  -H, --host LIST         hosts: h1[:slots],h2,... (no slots: 1)\n"
+    "  --hostfile, --machinefile F\n"
+    "                          'host [slots=N]' lines, '#' comments\n"
+    "                          (no slots: 1; no host at all: this host\n"
+    "                          with one slot per core)\n"
+    "  --map-by slot|node      fill hosts in order (slot) or round robin\n"
+    "  --bind-to none|core|package\n"
+    "                          bind each rank to a core or package (hwloc)\n"
+    "  --report-bindings       print each rank's binding on stderr\n"
+    "  --oversubscribe         allow more ranks than slots\n"
+    "  -x VAR[=value]          export VAR to every rank\n"
+    "  --wdir DIR              working directory of the ranks\n"
+    "  --tag-output            prefix output lines with [jobid,rank]\n"
+    "  --stdin rank0|none      where fwrun's stdin goes (default rank0)\n"
+    "  --timeout SEC           end the job after SEC seconds (exit 124)\n"
+    "  --launch-agent CMD      start remote daemons with 'CMD host fwd ...'\n"
+    "                          (default: ssh)\n"
+    "  --fanout N              daemon tree fan-out (default FW_OOB_FANOUT)\n"
+    "  --provider NAME         fabric provider for the job (FW_PROVIDER)\n"
+    "  -v, --verbose           report daemon wireup time\n"
+    "  -V, --version           print the version and exit\n"
+    "  -h, --help              print this help and exit\n"
+    "\n"
+    "exit status: 0 if every rank exited 0; otherwise the first non-zero\n"
+    "status of a rank (128+N for a rank killed by signal N); 124 when\n"
+    "--timeout expired; 127 when a program could not be started; 1 for a\n"
+    "launcher or daemon failure; 2 for a bad command line; 128+N when fwrun\n"
+    "itself got signal N.\n";
+
+typedef struct fwrun_cli_app {
+    long np;
+    char *wdir;
+    int argc;
+    char **argv;
+} fwrun_cli_app_t;
+
+/* "--opt value", "--opt=value": the value, advancing *i; NULL if none */
+static const char *
+fwrun_cli_value(int argc, char **argv, int *i, const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+
+    if (arg[0] == '-' && arg[1] == '-' && eq != NULL)
+        return eq + 1;
+    if (*i + 1 >= argc)
+        return NULL;
+    return argv[++*i];
+}
+
+static int
+fwrun_cli_is(const char *arg, const char *a, const char *b, const char *c)
+{
+    size_t n = strcspn(arg, "=");
+    const char *names[3] = {a, b, c};
+    int k;
+
+    for (k = 0; k < 3; k++) {
+        if (names[k] == NULL)
+            continue;
+        if (strncmp(arg, "--", 2) == 0 && strlen(names[k]) == n &&
+            strncmp(arg, names[k], n) == 0)
+            return 1;
+        if (strcmp(arg, names[k]) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static int
+fwrun_cli_long(const char *s, long min, long max, long *out)
+{
+    char *end = NULL;
+    long v;
+
+    if (s == NULL || s[0] == '\0')
+        return -1;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static char **
+fwrun_cli_split(const char *cmd)
+{
+    char *copy = strdup(cmd), *tok, *save = NULL;
+    char **v = calloc(strlen(cmd) / 2 + 2, sizeof(*v));
+    size_t n = 0;
+
+    if (copy == NULL || v == NULL) {
+        free(copy);
+        free(v);
+        return NULL;
+    }
+    for (tok = strtok_r(copy, " \t", &save); tok != NULL;
+         tok = strtok_r(NULL, " \t", &save))
+        v[n++] = strdup(tok);
+    free(copy);
+    return v;
+}
+
+static int
+fwrun_cli_add_env(char ***env, size_t *nenv, const char *spec,
+                  fw_error_t *err)
+{
+    char *item, **nv;
+    const char *val;
+
+    if (spec == NULL || spec[0] == '\0' || spec[0] == '=') {
+        fw_errprintf(err, "-x needs VAR or VAR=value");
+        return -1;
+    }
+    if (strchr(spec, '=') != NULL) {
+        item = strdup(spec);
+    } else {
+        val = getenv(spec);
+        if (val == NULL) {
+            fw_errprintf(err, "-x %s: not set in the environment", spec);
+            return -1;
+        }
+        if (asprintf(&item, "%s=%s", spec, val) < 0)
+            item = NULL;
+    }
+    if (item == NULL) {
+        fw_errprintf(err, "out of memory");
+        return -1;
+    }
+    nv = realloc(*env, (*nenv + 2) * sizeof(*nv));
+    if (nv == NULL) {
+        free(item);
+        fw_errprintf(err, "out of memory");
+        return -1;
+    }
+    *env = nv;
+    nv[(*nenv)++] = item;
+    nv[*nenv] = NULL;
+    return 0;
+}
+
+typedef struct fwrun_cli {
+    fwrun_cli_app_t apps[64];
+    int napps;
+    char **env;
+    size_t nenv;
+    const char *provider;
+} fwrun_cli_t;
+
+/* Options that take a value and are valid anywhere. */
+static int
+fwrun_cli_global(fwrun_t *r, fwrun_cli_t *c, int argc, char **argv, int *i,
+                 fw_error_t *err)
+{
+    const char *a = argv[*i], *v;
+    long n;
+
+    if (fwrun_cli_is(a, "--host", "-H", "-host")) {
+        r->opt.hostlist = fwrun_cli_value(argc, argv, i, a);
+    } else if (fwrun_cli_is(a, "--hostfile", "--machinefile", "-hostfile")) {
+        r->opt.hostfile = fwrun_cli_value(argc, argv, i, a);
+        if (r->opt.hostfile == NULL)
+            goto missing;
+    } else if (fwrun_cli_is(a, "--map-by", "-map-by", NULL)) {
+        v = fwrun_cli_value(argc, argv, i, a);
+        if (v != NULL && strcmp(v, "slot") == 0)
+            r->job.map_by = FW_LAUNCH_MAP_SLOT;
+        else if (v != NULL && strcmp(v, "node") == 0)
+            r->job.map_by = FW_LAUNCH_MAP_NODE;
+        else
+            goto bad;
+    } else if (fwrun_cli_is(a, "--bind-to", "-bind-to", NULL)) {
+        v = fwrun_cli_value(argc, argv, i, a);
+        if (v != NULL && strcmp(v, "none") == 0)
+            r->job.bind = FW_LAUNCH_BIND_NONE;
+        else if (v != NULL && strcmp(v, "core") == 0)
+            r->job.bind = FW_LAUNCH_BIND_CORE;
+        else if (v != NULL && strcmp(v, "package") == 0)
+            r->job.bind = FW_LAUNCH_BIND_PACKAGE;
+        else
+            goto bad;
+    } else if (fwrun_cli_is(a, "--stdin", NULL, NULL)) {
+        v = fwrun_cli_value(argc, argv, i, a);
+        if (v != NULL && strcmp(v, "none") == 0)
+            r->job.flags |= FW_LAUNCH_F_STDIN_NONE;
+        else if (v == NULL || (strcmp(v, "rank0") != 0 && strcmp(v, "0")))
+            goto bad;
+    } else if (fwrun_cli_is(a, "--timeout", "-timeout", NULL)) {
+        v = fwrun_cli_value(argc, argv, i, a);
+        if (fwrun_cli_long(v, 1, 86400 * 365, &n) != 0)
+            goto bad;
+        r->opt.timeout_s = (int)n;
+    } else if (fwrun_cli_is(a, "--fanout", NULL, NULL)) {
+        v = fwrun_cli_value(argc, argv, i, a);
+        if (fwrun_cli_long(v, 1, 1024, &n) != 0)
+            goto bad;
+        r->opt.fanout = (uint32_t)n;
+    } else if (fwrun_cli_is(a, "--launch-agent", "-launch-agent", NULL)) {
+        v = fwrun_cli_value(argc, argv, i, a);
+        if (v == NULL || v[0] == '\0')
+            goto missing;
+        fw_launch_strv_free(r->opt.agent);
+        r->opt.agent = fwrun_cli_split(v);
+        if (r->opt.agent == NULL || r->opt.agent[0] == NULL)
+            goto bad;
+    } else if (fwrun_cli_is(a, "--provider", NULL, NULL)) {
+        c->provider = fwrun_cli_value(argc, argv, i, a);
+        if (c->provider == NULL || c->provider[0] == '\0')
+            goto missing;
+    } else if (fwrun_cli_is(a, "-x", NULL, NULL)) {
+        v = fwrun_cli_value(argc, argv, i, a);
+        if (fwrun_cli_add_env(&c->env, &c->nenv, v, err) != 0)
+            return -1;
+    } else if (fwrun_cli_is(a, "--tag-output", "-tag-output", NULL)) {
+        r->job.flags |= FW_LAUNCH_F_TAG_OUTPUT;
+    } else if (fwrun_cli_is(a, "--report-bindings", "-report-bindings",
+                            NULL)) {
+        r->job.flags |= FW_LAUNCH_F_REPORT_BINDINGS;
+    } else if (fwrun_cli_is(a, "--oversubscribe", "-oversubscribe", NULL)) {
+        r->job.flags |= FW_LAUNCH_F_OVERSUBSCRIBE;
+    } else if (fwrun_cli_is(a, "--verbose", "-v", NULL)) {
+        r->opt.verbose = 1;
+    } else {
+        fw_errprintf(err, "unknown option '%s' (see fwrun --help)", a);
+        return -1;
+    }
+    if (r->opt.hostlist == NULL && fwrun_cli_is(a, "--host", "-H", "-host"))
+        goto missing;
+    return 0;
+missing:
+    fw_errprintf(err, "option '%s' needs a value", a);
+    return -1;
+bad:
+    fw_errprintf(err, "option '%s': invalid value '%s'", a,
+                 argv[*i] != a ? argv[*i] : strchr(a, '=') + 1);
+    return -1;
+}
+
+/* One application context: [-n N] [--wdir D] [global opts] PROG ARGS */
+static int
+fwrun_cli_context(fwrun_t *r, fwrun_cli_t *c, int argc, char **argv, int *i,
+                  fw_error_t *err)
+{
+    fwrun_cli_app_t *app = &c->apps[c->napps];
+    const char *a, *v;
+    long n;
+
+    if (c->napps == (int)(sizeof(c->apps) / sizeof(c->apps[0]))) {
+        fw_errprintf(err, "too many application contexts");
+        return -1;
+    }
+    app->np = -1;
+    for (; *i < argc; ++*i) {
+        a = argv[*i];
+        if (a[0] != '-' || strcmp(a, "-") == 0)
+            break;
+        if (fwrun_cli_is(a, "-n", "-np", "--np") || fwrun_cli_is(a, "-c",
+                                                                 "--n", NULL)) {
+            v = fwrun_cli_value(argc, argv, i, a);
+            if (fwrun_cli_long(v, 1, 1 << 24, &n) != 0) {
+                fw_errprintf(err, "option '%s': invalid count '%s'", a,
+                             v != NULL ? v : "");
+                return -1;
+            }
+            app->np = n;
+        } else if (fwrun_cli_is(a, "--wdir", "-wdir", "--wd")) {
+            app->wdir = (char *)fwrun_cli_value(argc, argv, i, a);
+            if (app->wdir == NULL) {
+                fw_errprintf(err, "option '%s' needs a value", a);
+                return -1;
+            }
+        } else if (fwrun_cli_global(r, c, argc, argv, i, err) != 0) {
+            return -1;
+        }
+    }
+    if (*i >= argc || strcmp(argv[*i], ":") == 0) {
+        fw_errprintf(err, "no program given (see fwrun --help)");
+        return -1;
+    }
+    app->argv = argv + *i;
+    while (*i < argc && strcmp(argv[*i], ":") != 0) {
+        ++*i;
+        app->argc++;
+    }
+    c->napps++;
+    return 0;
+}
+
+static int
+fwrun_cli_build(fwrun_t *r, fwrun_cli_t *c, fw_error_t *err)
+{
+    fw_launch_job_t *job = &r->job;
+    uint32_t k, first = 0;
+    int j;
+
+    job->apps = calloc((size_t)c->napps, sizeof(*job->apps));
+    if (job->apps == NULL)
+        goto oom;
+    job->napps = (uint32_t)c->napps;
+    if (c->provider != NULL) {
+        char *spec = NULL;
+
+        if (asprintf(&spec, "FW_PROVIDER=%s", c->provider) < 0)
+            goto oom;
+        if (fwrun_cli_add_env(&c->env, &c->nenv, spec, err) != 0) {
+            free(spec);
+            return -1;
+        }
+        free(spec);
+    }
+    for (k = 0; k < job->napps; k++) {
+        fw_launch_app_t *app = &job->apps[k];
+        fwrun_cli_app_t *ca = &c->apps[k];
+
+        if (ca->np < 0 && c->napps > 1) {
+            fw_errprintf(err, "application %u (%s): -n is required with "
+                         "several programs", k + 1, ca->argv[0]);
+            return -1;
+        }
+        app->np = ca->np < 0 ? 0 : (uint32_t)ca->np; /* 0: all slots */
+        app->first = first;
+        first += app->np;
+        app->argv = calloc((size_t)ca->argc + 1, sizeof(char *));
+        app->env = calloc(c->nenv + 1, sizeof(char *));
+        if (app->argv == NULL || app->env == NULL)
+            goto oom;
+        for (j = 0; j < ca->argc; j++)
+            if ((app->argv[j] = strdup(ca->argv[j])) == NULL)
+                goto oom;
+        for (j = 0; j < (int)c->nenv; j++)
+            if ((app->env[j] = strdup(c->env[j])) == NULL)
+                goto oom;
+        if (ca->wdir != NULL && (app->wdir = strdup(ca->wdir)) == NULL)
+            goto oom;
+    }
+    job->nprocs = first;
+    return 0;
+oom:
+    fw_errprintf(err, "out of memory");
+    return -1;
+}
+
+int
+fwrun_cli_parse(fwrun_t *r, int argc, char **argv, fw_error_t *err)
+{
+    fwrun_cli_t c;
+    int i = 1, rc = -1;
+    size_t k;
+
+    memset(&c, 0, sizeof(c));
+    if (argc > 1 && (strcmp(argv[1], "-h") == 0 ||
+                     strcmp(argv[1], "--help") == 0)) {
+        fputs(fwrun_usage, stdout);
+        return 1;
+    }
+    if (argc > 1 && (strcmp(argv[1], "-V") == 0 ||
+                     strcmp(argv[1], "--version") == 0)) {
+        printf("fwrun (fabwire) %s\n", FWRUN_VERSION);
+        return 1;
+    }
+    while (i < argc) {
+        if (fwrun_cli_context(r, &c, argc, argv, &i, err) != 0)
+            goto out;
+        if (i < argc && strcmp(argv[i], ":") == 0)
+            i++;
+        if (i == argc && strcmp(argv[argc - 1], ":") == 0) {
+            fw_errprintf(err, "no program after ':'");
+            goto out;
+        }
+    }
+    if (c.napps == 0) {
+        fw_errprintf(err, "no program given (see fwrun --help)");
+        goto out;
+    }
+    rc = fwrun_cli_build(r, &c, err);
+out:
+    for (k = 0; k < c.nenv; k++)
+        free(c.env[k]);
+    free(c.env);
+    return rc;
+}

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The job description fwrun builds and broadcasts to every daemon:
+ * hosts, applications (MPMD), the rank -> host map and job options, with
+ * its wire encoding. Also the host-list parsers and the mapper.
+ */
+#ifndef FW_LAUNCH_JOB_H
+#define FW_LAUNCH_JOB_H
+
+#include <fabwire/types.h>
+#include <fabwire/status.h>
+#include "common/buf.h"
+#include "common/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FW_LAUNCH_HOST_MAX 256 /* host name bytes */
+
+typedef enum fw_launch_bind {
+    FW_LAUNCH_BIND_NONE = 0,
+    FW_LAUNCH_BIND_CORE = 1,
+    FW_LAUNCH_BIND_PACKAGE = 2
+} fw_launch_bind_t;
+
+typedef enum fw_launch_map {
+    FW_LAUNCH_MAP_SLOT = 0,
+    FW_LAUNCH_MAP_NODE = 1
+} fw_launch_map_t;
+
+typedef enum fw_launch_job_flags {
+    FW_LAUNCH_F_TAG_OUTPUT = 1u << 0,
+    FW_LAUNCH_F_REPORT_BINDINGS = 1u << 1,
+    FW_LAUNCH_F_OVERSUBSCRIBE = 1u << 2,
+    FW_LAUNCH_F_STDIN_NONE = 1u << 3
+} fw_launch_job_flags_t;
+
+typedef struct fw_launch_host {
+    char *name;
+    uint32_t slots;      /* 0 = unknown yet (the daemon's core count) */
+    int slots_given;     /* slots came from the user */
+    int is_local;        /* this machine: started without an agent */
+    uint32_t daemon_id;  /* id in the daemon tree (1-based, 0 = fwrun) */
+    uint32_t nprocs;     /* ranks mapped here */
+} fw_launch_host_t;
+
+typedef struct fw_launch_app {
+    char **argv;      /* NULL-terminated, argv[0] = program */
+    char **env;       /* NULL-terminated "VAR=value" (-x) */
+    char *wdir;       /* NULL = daemon's cwd */
+    uint32_t np;      /* ranks of this app */
+    uint32_t first;   /* first rank */
+} fw_launch_app_t;
+
+typedef struct fw_launch_job {
+    char jobid[FW_JOBID_MAX];
+    uint32_t flags;   /* fw_launch_job_flags_t */
+    uint32_t bind;    /* fw_launch_bind_t */
+    uint32_t map_by;  /* fw_launch_map_t */
+    uint32_t nprocs;
+    uint32_t universe_size;
+    uint32_t nhosts;
+    fw_launch_host_t *hosts;
+    uint32_t napps;
+    fw_launch_app_t *apps;
+    uint32_t *rank_node; /* nprocs entries: host index of each rank */
+} fw_launch_job_t;
+
+/* Free everything a job owns (not the struct itself). Accepts NULL. */
+void fw_launch_job_cleanup(fw_launch_job_t *job);
+
+/* Append a host (name copied). */
+fw_status_t fw_launch_job_add_host(fw_launch_job_t *job, const char *name,
+                                   uint32_t slots, int slots_given);
+
+/*
+ * Parse "h1[:slots],h2,..." into job->hosts. A repeated host adds its
+ * slots. FW_ERR_PARSE with err naming the bad item.
+ */
+fw_status_t fw_launch_hosts_parse_list(fw_launch_job_t *job,
+                                       const char *list, fw_error_t *err);
+
+/*
+ * Parse a hostfile: "host [slots=N] [max_slots=N]" per line, '#'
+ * comments, blank lines. FW_ERR_PARSE with "file:line: what" in err,
+ * FW_ERR_NOT_FOUND if the file cannot be opened.
+ */
+fw_status_t fw_launch_hosts_parse_file(fw_launch_job_t *job,
+                                       const char *path, fw_error_t *err);
+
+/*
+ * Place job->nprocs ranks on job->hosts (by slot: fill each host in
+ * order; by node: round robin), filling rank_node and hosts[].nprocs.
+ * Without FW_LAUNCH_F_OVERSUBSCRIBE, more ranks than slots is
+ * FW_ERR_TOO_BIG with an explanation in err.
+ */
+fw_status_t fw_launch_job_map(fw_launch_job_t *job, fw_error_t *err);
+
+/* Wire encoding of the whole job (launch message body). */
+void fw_launch_job_pack(const fw_launch_job_t *job, fw_buf_t *b);
+
+/*
+ * Decode a job; on success *job is filled and owned by the caller
+ * (fw_launch_job_cleanup). FW_ERR_PROTO on malformed input.
+ */
+fw_status_t fw_launch_job_unpack(fw_rbuf_t *r, fw_launch_job_t *job);
+
+/* Local rank of `rank` on its host and the number of ranks there. */
+void fw_launch_job_local(const fw_launch_job_t *job, uint32_t rank,
+                         uint32_t *local_rank_p, uint32_t *local_size_p);
+
+/* Application index of a rank. */
+uint32_t fw_launch_job_app_of(const fw_launch_job_t *job, uint32_t rank);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FW_LAUNCH_JOB_H */
