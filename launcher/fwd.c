@@ -177,6 +177,7 @@ fwd_on_config(fwd_t *d, fw_oob_conn_t *parent, const void *p, size_t len)
     d->agent = cfg.agent;
     d->fwd_path = cfg.fwd_path;
     d->hosts = cfg.hosts;
+    d->provider = cfg.provider;
     free(cfg.jobid);
     rc = fw_launch_tree_init(&d->tree, d->id, cfg.fanout, cfg.ndaemons);
     if (rc != FW_SUCCESS)
@@ -254,6 +255,10 @@ fwd_handle(fwd_t *d, const fw_oob_hdr_t *h, const void *p)
     case FW_LAUNCH_MSG_SHUTDOWN:
         fwd_shutdown(d, SIGKILL);
         break;
+    case FW_MODEX_MSG_FENCE_UP:
+    case FW_MODEX_MSG_FENCE_DOWN:
+        fwd_modex_tree_msg(d, h, p);
+        break;
     default:
         FW_LOG_DEBUG("launch", "daemon %u: ignoring message type %u", d->id,
                      h->type);
@@ -319,6 +324,7 @@ fwd_child_opened(fw_oob_conn_t *c, void *arg)
     cfg.fwd_path = d->fwd_path;
     cfg.flags = d->flags;
     cfg.hosts = d->hosts;
+    cfg.provider = d->provider;
     fw_buf_init(&b);
     fw_launch_config_pack(&cfg, &b);
     if (fw_buf_status(&b) != FW_SUCCESS ||
@@ -368,13 +374,13 @@ static void
 fwd_proc_msg(fw_oob_conn_t *c, const fw_oob_hdr_t *h, const void *p,
              void *arg)
 {
-    FW_LOG_DEBUG("launch", "rank %u: unhandled message %u",
-                 fw_oob_conn_peer_id(c), h->type);
+    fwd_modex_proc_msg(arg, c, h, p);
 }
 
 static void
 fwd_proc_closed(fw_oob_conn_t *c, fw_status_t why, void *arg)
 {
+    fwd_modex_proc_closed(arg, c);
 }
 
 /****************/
@@ -476,6 +482,7 @@ fwd_cleanup(fwd_t *d)
 
     fwd_procs_kill(d, SIGKILL);
     fwd_procs_cleanup(d);
+    fwd_modex_cleanup(d);
     fw_launch_tree_cleanup(&d->tree);
     for (i = 0; d->child_pids != NULL && i < d->tree.nchildren; i++)
         if (d->child_pids[i] > 0)
@@ -497,6 +504,7 @@ fwd_cleanup(fwd_t *d)
     fw_launch_strv_free(d->agent);
     fw_launch_strv_free(d->hosts);
     free(d->fwd_path);
+    free(d->provider);
     if (d->base != NULL)
         event_base_free(d->base);
 }

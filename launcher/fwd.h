@@ -10,6 +10,8 @@
 #include "launcher/job.h"
 #include "launcher/tree.h"
 #include "launcher/launch_wire.h"
+#include "modex/modex_server.h"
+#include "fabric/fab.h"
 
 #include <event2/event.h>
 #include <sys/types.h>
@@ -22,6 +24,7 @@ typedef struct fwd_proc {
     char *obuf[3];      /* partial line per stream (1 out, 2 err) */
     size_t olen[3];
     struct fwd *d;
+    fw_oob_conn_t *conn; /* the rank's client library, after HELLO */
 } fwd_proc_t;
 
 typedef struct fwd {
@@ -41,6 +44,7 @@ typedef struct fwd {
     char **agent;
     char *fwd_path;
     char **hosts;                /* by daemon id, [0] unused */
+    char *provider;              /* "" = fabric default */
     pid_t *child_pids;           /* agents of our child daemons */
     /* from LAUNCH */
     fw_launch_job_t job;
@@ -55,6 +59,12 @@ typedef struct fwd {
     struct event *sigchld_ev, *sigterm_ev, *sigint_ev, *kill_timer;
     struct event *exit_timer;
     int shutting_down;
+    /* modex (fwd_modex.c) */
+    fw_modex_seg_t *seg;
+    fw_modex_server_t *modex;
+    fw_fab_t *fab;
+    fw_fab_mr_t *fab_mr;
+    struct event *fab_ev;
 } fwd_t;
 
 /* fwd_procs.c */
@@ -64,6 +74,14 @@ void fwd_procs_kill(fwd_t *d, int sig);
 void fwd_procs_teardown(fwd_t *d);
 void fwd_procs_stdin(fwd_t *d, const void *data, size_t len);
 void fwd_procs_cleanup(fwd_t *d);
+
+/* fwd_modex.c */
+fw_status_t fwd_modex_setup(fwd_t *d, int node);
+void fwd_modex_proc_msg(fwd_t *d, fw_oob_conn_t *c, const fw_oob_hdr_t *h,
+                        const void *p);
+void fwd_modex_proc_closed(fwd_t *d, fw_oob_conn_t *c);
+void fwd_modex_tree_msg(fwd_t *d, const fw_oob_hdr_t *h, const void *p);
+void fwd_modex_cleanup(fwd_t *d);
 
 /* fwd.c */
 void fwd_send_fail(fwd_t *d, uint32_t id, uint32_t what, const char *text);

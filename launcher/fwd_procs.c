@@ -358,6 +358,13 @@ fwd_resolve_apps(fwd_t *d, int node, char (*paths)[PATH_MAX])
                 break;
         if (r == app->first + app->np)
             continue; /* no rank of this app here */
+        if (app->wdir != NULL && access(app->wdir, X_OK) != 0) {
+            snprintf(text, sizeof(text), "cannot start rank %u on host %s: "
+                     "working directory '%s': %s", r, d->hostname, app->wdir,
+                     strerror(errno));
+            fwd_send_fail(d, r, FW_LAUNCH_FAIL_EXEC, text);
+            return FW_ERR_NOT_FOUND;
+        }
         if (fw_launch_resolve(app->argv[0], app->wdir, paths[a], &err) !=
             FW_SUCCESS) {
             snprintf(text, sizeof(text), "cannot start rank %u on host %s: "
@@ -412,7 +419,6 @@ fwd_start_ranks(fwd_t *d, int node, char (*paths)[PATH_MAX], fwd_bind_t *b)
             fwd_bind_cpus(d, b, r, lr, &cpus);
             spec.cpus = &cpus;
         }
-        d->procs[k].rank = r;
         d->procs[k].d = d;
         rc = fwd_proc_start_one(d, &d->procs[k], &spec,
                                 d->job.apps[a].argv[0]);
@@ -434,8 +440,10 @@ fwd_procs_launch(fwd_t *d)
     int node = fwd_my_node(d);
     uint32_t i;
 
-    if (node < 0 || d->job.hosts[node].nprocs == 0)
+    if (node < 0)
         return FW_SUCCESS;
+    if (d->job.hosts[node].nprocs == 0) /* still takes part in fences */
+        return fwd_modex_setup(d, node);
     d->nprocs = d->job.hosts[node].nprocs;
     d->procs = calloc(d->nprocs, sizeof(*d->procs));
     paths = calloc(d->job.napps, sizeof(*paths));
@@ -443,12 +451,21 @@ fwd_procs_launch(fwd_t *d)
         free(paths);
         return FW_ERR_NO_MEM;
     }
+    for (i = 0; i < d->job.nprocs; i++)
+        if (d->job.rank_node[i] == (uint32_t)node)
+            d->procs[d->nlive++].rank = i; /* ascending: binary search */
+    d->nlive = 0;
     for (i = 0; i < d->nprocs; i++)
         d->procs[i].out_fd = d->procs[i].err_fd = -1;
     /* -2: rank 0 is here and wants a stdin pipe */
     d->stdin_fd = (d->job.rank_node[0] == (uint32_t)node &&
                    !(d->job.flags & FW_LAUNCH_F_STDIN_NONE)) ? -2 : -1;
     rc = fwd_resolve_apps(d, node, paths);
+    if (rc == FW_SUCCESS && fwd_modex_setup(d, node) != FW_SUCCESS) {
+        fwd_send_fail(d, d->procs[0].rank, FW_LAUNCH_FAIL_EXEC,
+                      "cannot set up the modex segment");
+        rc = FW_ERR_SYSTEM;
+    }
     if (rc == FW_SUCCESS && fwd_bind_setup(d, &b) != 0) {
         fwd_send_fail(d, d->job.apps[0].first, FW_LAUNCH_FAIL_EXEC,
                       "cannot read the hardware topology for --bind-to");

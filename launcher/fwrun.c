@@ -51,7 +51,8 @@ fwrun_transition(fwrun_t *r, fwrun_state_t next)
     r->state = next;
 }
 
-static void
+/* 0, or -1 with errno set when fd cannot take the data */
+static int
 fwrun_write_all(int fd, const char *p, size_t n)
 {
     ssize_t w;
@@ -61,10 +62,11 @@ fwrun_write_all(int fd, const char *p, size_t n)
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
-            return; /* our stdout is gone: nothing sensible to do */
+            return -1;
         p += w;
         n -= (size_t)w;
     }
+    return 0;
 }
 
 /* Record the job's exit status once: the first failure wins. */
@@ -110,11 +112,17 @@ static void
 fwrun_shutdown(fwrun_t *r)
 {
     struct timeval now = {0, 0}, cap = {3, 0};
+    uint32_t i;
 
     if (r->state != FWRUN_SHUTDOWN) {
         fwrun_transition(r, FWRUN_SHUTDOWN);
         fw_launch_tree_send(&r->tree, FW_LAUNCH_MSG_SHUTDOWN, FW_OOB_ID_BCAST,
                             NULL, 0);
+        /* a child with no connection (not up yet, or lost) cannot be
+         * told: stop it now rather than wait out the cap */
+        for (i = 0; i < r->tree.nchildren; i++)
+            if (r->child_pids[i] > 0 && r->tree.children[i] == NULL)
+                kill(r->child_pids[i], SIGTERM);
         if (r->exit_timer == NULL)
             r->exit_timer = evtimer_new(r->base, fwrun_exit_cb, r);
         if (r->exit_timer == NULL) {
@@ -187,6 +195,41 @@ fwrun_daemon_lost(fwrun_t *r, uint32_t id)
 /* Messages     */
 /****************/
 
+static fw_status_t
+fwrun_modex_to_all(void *arg, uint8_t type, const void *p, size_t len)
+{
+    fwrun_t *r = arg;
+
+    return fw_launch_tree_send(&r->tree, type, FW_OOB_ID_BCAST, p, len);
+}
+
+static fw_status_t
+fwrun_modex_none(void *arg, uint32_t rank, uint8_t type, const void *p,
+                 size_t len)
+{
+    return FW_ERR_UNREACHABLE;
+}
+
+static const struct fw_modex_server_ops fwrun_modex_ops = {
+    fwrun_modex_none, NULL, fwrun_modex_to_all};
+
+/* With one daemon, it is the fence root itself; otherwise fwrun is. */
+static fw_status_t
+fwrun_modex_setup(fwrun_t *r)
+{
+    fw_modex_server_params_t sp;
+
+    if (r->ndaemons <= 2)
+        return FW_SUCCESS;
+    memset(&sp, 0, sizeof(sp));
+    sp.nchildren = r->tree.nchildren;
+    sp.is_root = 1;
+    sp.mode = getenv("FW_MODEX_MODE") != NULL &&
+                      strcmp(getenv("FW_MODEX_MODE"), "allgather") == 0
+                  ? FW_MODEX_MODE_ALLGATHER : FW_MODEX_MODE_ONESIDED;
+    return fw_modex_server_create(&sp, &fwrun_modex_ops, r, &r->modex);
+}
+
 static void
 fwrun_launch(fwrun_t *r)
 {
@@ -205,6 +248,13 @@ fwrun_launch(fwrun_t *r)
     fw_launch_job_pack(&r->job, &b);
     if (fw_buf_status(&b) != FW_SUCCESS) {
         fprintf(stderr, "fwrun: out of memory building the launch message\n");
+        fwrun_fail(r, FWRUN_EXIT_ERROR);
+        fw_buf_cleanup(&b);
+        fwrun_shutdown(r);
+        return;
+    }
+    if (fwrun_modex_setup(r) != FW_SUCCESS) {
+        fprintf(stderr, "fwrun: out of memory setting up the modex\n");
         fwrun_fail(r, FWRUN_EXIT_ERROR);
         fw_buf_cleanup(&b);
         fwrun_shutdown(r);
@@ -284,7 +334,7 @@ fwrun_on_fail(fwrun_t *r, const void *p, size_t len)
     id = fw_rbuf_get_u32(&rb);
     what = fw_rbuf_get_u32(&rb);
     text = fw_rbuf_get_str(&rb, 4096);
-    if (r->state != FWRUN_SHUTDOWN)
+    if (r->state != FWRUN_SHUTDOWN || what == FW_LAUNCH_FAIL_ABORT)
         fprintf(stderr, "fwrun: %s\n", text != NULL ? text : "failure");
     free(text);
     if (what == FW_LAUNCH_FAIL_EXEC) {
@@ -295,6 +345,18 @@ fwrun_on_fail(fwrun_t *r, const void *p, size_t len)
         if (id < r->ndaemons)
             fwrun_daemon_lost(r, id);
     }
+    fwrun_teardown(r);
+}
+
+/* Our stdout or stderr is gone (EPIPE, as in 'fwrun ... | head'): end
+ * the job quietly with 128+SIGPIPE, as a pipeline's writer would end,
+ * instead of running on with nowhere to write. */
+static void
+fwrun_iof_broken(fwrun_t *r)
+{
+    if (errno != EPIPE || r->failed)
+        return; /* other errors: nothing sensible to do */
+    fwrun_fail(r, 128 + SIGPIPE);
     fwrun_teardown(r);
 }
 
@@ -315,7 +377,8 @@ fwrun_on_iof(fwrun_t *r, const void *p, size_t len)
     if (data == NULL || n == 0)
         return;
     if (!(r->job.flags & FW_LAUNCH_F_TAG_OUTPUT)) {
-        fwrun_write_all(stream, data, n);
+        if (fwrun_write_all(stream, data, n) != 0)
+            fwrun_iof_broken(r);
         return;
     }
     snprintf(tag, sizeof(tag), "[%s,%u]<%s>: ", r->job.jobid, rank,
@@ -323,8 +386,14 @@ fwrun_on_iof(fwrun_t *r, const void *p, size_t len)
     for (end = data + n; data < end; data = nl) {
         nl = memchr(data, '\n', (size_t)(end - data));
         nl = nl != NULL ? nl + 1 : end;
-        fwrun_write_all(stream, tag, strlen(tag));
-        fwrun_write_all(stream, data, (size_t)(nl - data));
+        /* a last line without newline (the rank exited) still ends
+         * here, so that the next tag starts a line */
+        if (fwrun_write_all(stream, tag, strlen(tag)) != 0 ||
+            fwrun_write_all(stream, data, (size_t)(nl - data)) != 0 ||
+            (nl[-1] != '\n' && fwrun_write_all(stream, "\n", 1) != 0)) {
+            fwrun_iof_broken(r);
+            return;
+        }
     }
 }
 
@@ -343,6 +412,16 @@ fwrun_handle(fwrun_t *r, const fw_oob_hdr_t *h, const void *p)
         break;
     case FW_LAUNCH_MSG_IOF:
         fwrun_on_iof(r, p, h->len);
+        break;
+    case FW_MODEX_MSG_FENCE_UP:
+        if (r->modex == NULL ||
+            fw_modex_server_tree_msg(r->modex, h->type, p, h->len) !=
+                FW_SUCCESS) {
+            fprintf(stderr, "fwrun: bad fence message from daemon %u\n",
+                    h->src);
+            fwrun_fail(r, FWRUN_EXIT_ERROR);
+            fwrun_teardown(r);
+        }
         break;
     default:
         FW_LOG_DEBUG("launch", "fwrun: ignoring message %u from %u", h->type,
@@ -379,6 +458,7 @@ fwrun_child_opened(fw_oob_conn_t *c, void *arg)
     cfg.fwd_path = r->fwd_path;
     cfg.flags = r->opt.verbose ? FW_LAUNCH_CFG_VERBOSE : 0;
     cfg.hosts = r->dhosts;
+    cfg.provider = (char *)r->opt.provider;
     fw_buf_init(&b);
     fw_launch_config_pack(&cfg, &b);
     if (fw_buf_status(&b) != FW_SUCCESS ||
@@ -425,6 +505,18 @@ fwrun_child_closed(fw_oob_conn_t *c, fw_status_t why, void *arg)
 /* Events       */
 /****************/
 
+/* Started without an agent (hosts[0] need not be daemon 1). */
+static int
+fwrun_daemon_is_local(const fwrun_t *r, uint32_t id)
+{
+    uint32_t h;
+
+    for (h = 0; h < r->job.nhosts; h++)
+        if (r->job.hosts[h].daemon_id == id)
+            return r->job.hosts[h].is_local;
+    return 0;
+}
+
 static void
 fwrun_reap(fwrun_t *r)
 {
@@ -443,8 +535,8 @@ fwrun_reap(fwrun_t *r)
             if (!r->reported[id])
                 fprintf(stderr, "fwrun: cannot start the daemon on host %s: "
                         "%s exited with %s %d\n", r->dhosts[id],
-                        r->job.hosts[0].is_local && id == 1 ? "fwd"
-                                                            : "launch agent",
+                        fwrun_daemon_is_local(r, id) ? "fwd"
+                                                     : "launch agent",
                         WIFSIGNALED(st) ? "signal" : "status",
                         WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
             else
@@ -685,6 +777,7 @@ fwrun_cleanup(fwrun_t *r)
             waitpid(r->child_pids[i], NULL, 0);
         }
     }
+    fw_modex_server_destroy(r->modex);
     fw_launch_tree_cleanup(&r->tree);
     fw_oob_listener_destroy(r->listener);
     for (k = 0; k < 7; k++)

@@ -11,6 +11,7 @@
 #include "launcher/job.h"
 #include "launcher/tree.h"
 #include "launcher/launch_wire.h"
+#include "modex/modex_server.h"
 
 #include <event2/event.h>
 #include <sys/types.h>
@@ -28,6 +29,7 @@ typedef struct fwrun_opts {
     const char *hostfile;
     const char *hostlist;
     uint32_t fanout;
+    const char *provider; /* --provider, NULL = default */
 } fwrun_opts_t;
 
 typedef enum fwrun_state {
@@ -63,6 +65,7 @@ typedef struct fwrun {
     struct event *sig_ev[7];
     struct event *launch_timer, *job_timer, *kill_timer, *exit_timer;
     struct event *stdin_ev;
+    fw_modex_server_t *modex;  /* fence root when there are 2+ daemons */
     int stdin_file;            /* stdin cannot be polled */
 } fwrun_t;
 

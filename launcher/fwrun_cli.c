@@ -234,6 +234,7 @@ fwrun_cli_global(fwrun_t *r, fwrun_cli_t *c, int argc, char **argv, int *i,
         c->provider = fwrun_cli_value(argc, argv, i, a);
         if (c->provider == NULL || c->provider[0] == '\0')
             goto missing;
+        r->opt.provider = c->provider;
     } else if (fwrun_cli_is(a, "-x", NULL, NULL)) {
         v = fwrun_cli_value(argc, argv, i, a);
         if (fwrun_cli_add_env(&c->env, &c->nenv, v, err) != 0)
@@ -258,6 +259,9 @@ missing:
     fw_errprintf(err, "option '%s' needs a value", a);
     return -1;
 bad:
+    /* no "=value" and nothing after the option: say so, do not crash */
+    if (argv[*i] == a && strchr(a, '=') == NULL)
+        goto missing;
     fw_errprintf(err, "option '%s': invalid value '%s'", a,
                  argv[*i] != a ? argv[*i] : strchr(a, '=') + 1);
     return -1;

@@ -120,7 +120,8 @@ fw_launch_job_unpack_apps(fw_rbuf_t *r, fw_launch_job_t *job)
 static fw_status_t
 fw_launch_job_check(const fw_launch_job_t *job)
 {
-    uint32_t i, next = 0;
+    uint32_t i, next = 0, *count;
+    fw_status_t rc = FW_SUCCESS;
 
     for (i = 0; i < job->napps; i++) {
         if (job->apps[i].first != next || job->apps[i].np == 0)
@@ -132,7 +133,18 @@ fw_launch_job_check(const fw_launch_job_t *job)
     for (i = 0; i < job->nprocs; i++)
         if (job->rank_node[i] >= job->nhosts)
             return FW_ERR_PROTO;
-    return FW_SUCCESS;
+    /* fwd sizes its process table by hosts[].nprocs and fills it from
+     * the rank map: the two must agree */
+    count = calloc(job->nhosts, sizeof(*count));
+    if (count == NULL)
+        return FW_ERR_NO_MEM;
+    for (i = 0; i < job->nprocs; i++)
+        count[job->rank_node[i]]++;
+    for (i = 0; i < job->nhosts && rc == FW_SUCCESS; i++)
+        if (count[i] != job->hosts[i].nprocs)
+            rc = FW_ERR_PROTO;
+    free(count);
+    return rc;
 }
 
 fw_status_t

@@ -80,6 +80,7 @@ fw_launch_config_pack(const fw_launch_config_t *c, fw_buf_t *b)
     fw_buf_put_str(b, c->fwd_path);
     fw_buf_put_u32(b, c->flags);
     fw_launch_strv_pack(b, c->hosts);
+    fw_buf_put_str(b, c->provider != NULL ? c->provider : "");
 }
 
 void
@@ -91,6 +92,7 @@ fw_launch_config_cleanup(fw_launch_config_t *c)
     fw_launch_strv_free(c->agent);
     free(c->fwd_path);
     fw_launch_strv_free(c->hosts);
+    free(c->provider);
     memset(c, 0, sizeof(*c));
 }
 
@@ -108,10 +110,12 @@ fw_launch_config_unpack(fw_rbuf_t *r, fw_launch_config_t *c)
     tmp.fwd_path = fw_rbuf_get_str(r, FW_LAUNCH_STR_MAX);
     tmp.flags = fw_rbuf_get_u32(r);
     tmp.hosts = fw_launch_strv_unpack(r);
+    tmp.provider = fw_rbuf_get_str(r, 256);
     while (tmp.hosts != NULL && tmp.hosts[n] != NULL)
         n++;
     if (r->err || tmp.jobid == NULL || tmp.agent == NULL ||
-        tmp.fwd_path == NULL || tmp.hosts == NULL || tmp.fanout == 0 ||
+        tmp.fwd_path == NULL || tmp.hosts == NULL || tmp.provider == NULL ||
+        tmp.fanout == 0 ||
         tmp.ndaemons < 2 || n != tmp.ndaemons) {
         fw_launch_config_cleanup(&tmp);
         return FW_ERR_PROTO;

@@ -7,7 +7,7 @@
  *
  *  CONFIG    parent -> new child  u32 ndaemons, u32 fanout, str jobid,
  *                                 strv agent, str fwd path, u32 flags,
- *                                 ndaemons-1 x str host (daemon 1..n-1)
+ *                                 strv hosts (by daemon id), str provider
  *  REPORT    daemon -> root       u32 id, str hostname, u32 ncores,
  *                                 str oob address, blob fabric card
  *  LAUNCH    root -> all (bcast)  job (job.h encoding)
@@ -75,6 +75,7 @@ typedef struct fw_launch_config {
     char *fwd_path;
     uint32_t flags;
     char **hosts;      /* ndaemons entries + NULL; [0] is fwrun's host */
+    char *provider;    /* fabric provider for the daemons ("" = default) */
 } fw_launch_config_t;
 
 void fw_launch_config_pack(const fw_launch_config_t *c, fw_buf_t *b);

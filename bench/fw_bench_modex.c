@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Modex benchmark under fwrun (contract in bench/README.md): after
+ * fw_init, I rounds of put(B bytes) + commit + fence + get of that key
+ * from every peer. Rank 0 prints one JSON line per round, then the job's
+ * init and wireup times. A round's get_remote_ms is the first get of a
+ * card on another host (one RMA read of that host's window); get_ms is
+ * the time to get every peer's card.
+ *   fwrun -n N fw_bench_modex [--iters I] [--bytes B]
+ */
+#include <fabwire.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double
+now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int
+get_all(const fw_job_info_t *ji, const char *key, double *remote_ms)
+{
+    uint32_t p;
+    void *v = NULL;
+    size_t len = 0;
+    double t;
+    int seen_remote = 0;
+
+    *remote_ms = -1;
+    for (p = 0; p < ji->size; p++) {
+        /* peers are visited starting after our own node's block */
+        uint32_t peer = (ji->rank + ji->local_size + p) % ji->size;
+
+        t = now_ms();
+        if (fw_get(peer, key, &v, &len) != FW_SUCCESS)
+            return -1;
+        t = now_ms() - t;
+        free(v);
+        if (!seen_remote && ji->num_nodes > 1 &&
+            (peer / ji->local_size) != (ji->rank / ji->local_size)) {
+            *remote_ms = t;
+            seen_remote = 1;
+        }
+    }
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    double t_main = now_ms(), t0, t1, t2, t3, t4, rem, init_ms, wire;
+    int iters = 10, bytes = 64, i;
+    fw_job_info_t ji;
+    char *buf, key[16];
+    void *v;
+    size_t len;
+    uint32_t p;
+
+    for (i = 1; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--iters") == 0)
+            iters = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--bytes") == 0)
+            bytes = atoi(argv[i + 1]);
+    }
+    if (iters < 1 || bytes < 0 || bytes > FW_MAX_VALUE)
+        return 2;
+    buf = calloc(1, (size_t)bytes + 1);
+    if (buf == NULL || fw_init(&argc, &argv) != FW_SUCCESS ||
+        fw_job_info(&ji) != FW_SUCCESS)
+        return 1;
+    init_ms = now_ms() - t_main;
+    for (i = 0; i < iters; i++) {
+        snprintf(key, sizeof(key), "k%d", i);
+        memset(buf, 'a' + (int)(ji.rank % 26), (size_t)bytes);
+        t0 = now_ms();
+        if (fw_put(key, buf, (size_t)bytes) != FW_SUCCESS)
+            return 1;
+        t1 = now_ms();
+        if (fw_commit() != FW_SUCCESS)
+            return 1;
+        t2 = now_ms();
+        if (fw_fence() != FW_SUCCESS)
+            return 1;
+        t3 = now_ms();
+        if (get_all(&ji, key, &rem) != 0)
+            return 1;
+        t4 = now_ms();
+        if (i == 0) {
+            /* wireup: main() to the end of round 0, slowest rank */
+            wire = t4 - t_main;
+            if (fw_put("wireup", &wire, sizeof(wire)) != FW_SUCCESS)
+                return 1;
+        }
+        if (ji.rank == 0)
+            printf("{\"sample\":%d,\"n\":%u,\"put_ms\":%.4f,\"commit_ms\":%.4f,"
+                   "\"fence_ms\":%.4f,\"get_ms\":%.4f,\"get_remote_ms\":%.4f,"
+                   "\"round_ms\":%.4f}\n",
+                   i, ji.size, t1 - t0, t2 - t1, t3 - t2, t4 - t3, rem,
+                   t4 - t0);
+        fflush(stdout);
+    }
+    /* untimed round: collect the slowest wireup */
+    if (fw_commit() != FW_SUCCESS || fw_fence() != FW_SUCCESS)
+        return 1;
+    if (ji.rank == 0) {
+        double slowest = 0;
+
+        for (p = 0; p < ji.size; p++) {
+            if (fw_get(p, "wireup", &v, &len) != FW_SUCCESS ||
+                len != sizeof(double))
+                return 1;
+            memcpy(&wire, v, sizeof(wire));
+            free(v);
+            if (wire > slowest)
+                slowest = wire;
+        }
+        printf("{\"init_ms\":%.4f,\"wireup_ms\":%.4f}\n", init_ms, slowest);
+    }
+    free(buf);
+    return fw_finalize() == FW_SUCCESS ? 0 : 1;
+}

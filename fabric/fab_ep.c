@@ -1,0 +1,742 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The fw_fab_t handle: opening and closing the endpoint with its CQ and
+ * AV, the endpoint address, and progress. Operations are posted through
+ * fw_fab_op_submit(), completed by reading the CQ, queued, and their
+ * callbacks run only from fw_fab_progress(); blocking calls wait here.
+ */
+#include "fabric/fab_internal.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <rdma/fi_cm.h>
+#include <rdma/fi_endpoint.h>
+#include <rdma/fi_eq.h>
+#include <rdma/fi_errno.h>
+
+/****************/
+/* Local Macros */
+/****************/
+
+/* CQ entries read per fi_cq_read() and batches per progress call. */
+#define FW_FAB_CQ_BATCH 16
+#define FW_FAB_CQ_MAX_BATCHES 64
+
+/* Longest single sleep of a blocking call (it re-checks its deadline). */
+#define FW_FAB_WAIT_SLICE_MS 100
+/* Sleep of a blocking call when the CQ has no wait fd. */
+#define FW_FAB_NOFD_SLEEP_NS 200000
+
+/********************/
+/* Local Prototypes */
+/********************/
+
+static fw_status_t fw_fab_ep_open(fw_fab_t *fab, fw_error_t *err);
+static void fw_fab_ep_close_fid(struct fid *fid, const char *what);
+static void fw_fab_op_cancel(fw_fab_t *fab, fw_fab_op_t *op);
+static const char *fw_fab_op_name(const fw_fab_op_t *op);
+static void fw_fab_op_complete(fw_fab_op_t *op, fw_status_t status,
+                               size_t len, uint64_t tag);
+
+/*---------------------------------------------------------------------------*/
+static fw_status_t
+fw_fab_ep_cq_open(fw_fab_t *fab, fw_error_t *err)
+{
+    struct fi_cq_attr attr;
+    int ret = -FI_ENOSYS;
+
+    memset(&attr, 0, sizeof(attr));
+    attr.format = FI_CQ_FORMAT_TAGGED;
+    if ((fab->prov->quirks & FW_FAB_QUIRK_NO_WAIT_FD) == 0) {
+        attr.wait_obj = FI_WAIT_FD;
+        ret = fi_cq_open(fab->domain, &attr, &fab->cq, NULL);
+        if (ret != 0)
+            FW_LOG_DEBUG("fab", "ep: cq with wait fd not available: %s",
+                         fi_strerror(-ret));
+    }
+    if (ret != 0) {
+        attr.wait_obj = FI_WAIT_NONE;
+        ret = fi_cq_open(fab->domain, &attr, &fab->cq, NULL);
+    }
+    if (ret != 0) {
+        FW_LOG_ERR("fab", "ep: fi_cq_open failed: %s", fi_strerror(-ret));
+        fw_errprintf(err, "fi_cq_open: %s", fi_strerror(-ret));
+        return fw_fab_status_from_fi(ret);
+    }
+    fab->wait_fd = -1;
+    if (attr.wait_obj == FI_WAIT_FD) {
+        ret = fi_control(&fab->cq->fid, FI_GETWAIT, &fab->wait_fd);
+        if (ret != 0) {
+            FW_LOG_DEBUG("fab", "ep: cq FI_GETWAIT failed: %s",
+                         fi_strerror(-ret));
+            fab->wait_fd = -1;
+        }
+    }
+    return FW_SUCCESS;
+}
+
+/*---------------------------------------------------------------------------*/
+static fw_status_t
+fw_fab_ep_av_open(fw_fab_t *fab, fw_error_t *err)
+{
+    struct fi_av_attr attr;
+    int ret;
+
+    memset(&attr, 0, sizeof(attr));
+    attr.type = fab->info->domain_attr->av_type;
+    ret = fi_av_open(fab->domain, &attr, &fab->av, NULL);
+    if (ret != 0) {
+        FW_LOG_ERR("fab", "ep: fi_av_open failed: %s", fi_strerror(-ret));
+        fw_errprintf(err, "fi_av_open: %s", fi_strerror(-ret));
+        return fw_fab_status_from_fi(ret);
+    }
+    return FW_SUCCESS;
+}
+
+/*---------------------------------------------------------------------------*/
+/* Endpoint: create, bind AV and CQ, enable, read back its address. */
+static fw_status_t
+fw_fab_ep_open(fw_fab_t *fab, fw_error_t *err)
+{
+    const char *what;
+    size_t len;
+    int ret;
+
+    what = "fi_endpoint";
+    ret = fi_endpoint(fab->domain, fab->info, &fab->ep, NULL);
+    if (ret != 0)
+        goto err;
+    what = "fi_ep_bind av";
+    ret = fi_ep_bind(fab->ep, &fab->av->fid, 0);
+    if (ret != 0)
+        goto err_close_ep;
+    what = "fi_ep_bind cq";
+    ret = fi_ep_bind(fab->ep, &fab->cq->fid, FI_TRANSMIT | FI_RECV);
+    if (ret != 0)
+        goto err_close_ep;
+    what = "fi_enable";
+    ret = fi_enable(fab->ep);
+    if (ret != 0)
+        goto err_close_ep;
+    what = "fi_getname";
+    len = sizeof(fab->addr);
+    ret = fi_getname(&fab->ep->fid, fab->addr, &len);
+    if (ret != 0)
+        goto err_close_ep;
+    fab->addr_len = len;
+    return FW_SUCCESS;
+
+err_close_ep:
+    fw_fab_ep_close_fid(&fab->ep->fid, "endpoint");
+    fab->ep = NULL;
+err:
+    FW_LOG_ERR("fab", "ep: %s failed: %s", what, fi_strerror(-ret));
+    fw_errprintf(err, "%s: %s", what, fi_strerror(-ret));
+    return fw_fab_status_from_fi(ret);
+}
+
+/*---------------------------------------------------------------------------*/
+static void
+fw_fab_ep_setup(fw_fab_t *fab)
+{
+    size_t key_size = fab->info->domain_attr->mr_key_size;
+
+    fab->mr_mode = (uint64_t)fab->info->domain_attr->mr_mode |
+                   fw_fab_info_mr_mode_extra();
+    fab->key_mask = key_size == 0 || key_size >= 8
+                        ? UINT64_MAX
+                        : (UINT64_C(1) << (8 * key_size)) - 1;
+    fab->next_key = 1;
+    fab->spin_us = fw_fab_info_spin_us();
+    fab->wait_fd = -1;
+}
+
+/*---------------------------------------------------------------------------*/
+fw_status_t
+fw_fab_open(const fw_fab_params_t *params, fw_fab_t **fab_p, fw_error_t *err)
+{
+    const uint64_t known = FW_FAB_PARAMS_FIELD_PROVIDER |
+                           FW_FAB_PARAMS_FIELD_SRC_NODE |
+                           FW_FAB_PARAMS_FIELD_NIC;
+    fw_fab_sel_t sel;
+    fw_fab_t *fab;
+    fw_status_t status;
+
+    if (fab_p == NULL || (params != NULL && (params->field_mask & ~known))) {
+        fw_errprintf(err, "fabric open: invalid parameters");
+        return FW_ERR_BAD_PARAM;
+    }
+    fab = calloc(1, sizeof(*fab));
+    if (fab == NULL) {
+        fw_errprintf(err, "fabric open: out of memory");
+        return FW_ERR_NO_MEM;
+    }
+    status = fw_fab_info_select(params, &sel, err);
+    if (status != FW_SUCCESS)
+        goto err_free_fab;
+    fab->prov = sel.prov;
+    fab->info = sel.info;
+    memcpy(fab->nic, sel.nic, sizeof(fab->nic));
+    fw_fab_ep_setup(fab);
+
+    status = fw_fab_domain_open(fab, err);
+    if (status != FW_SUCCESS)
+        goto err_free_info;
+    status = fw_fab_ep_cq_open(fab, err);
+    if (status != FW_SUCCESS)
+        goto err_close_domain;
+    status = fw_fab_ep_av_open(fab, err);
+    if (status != FW_SUCCESS)
+        goto err_close_cq;
+    status = fw_fab_ep_open(fab, err);
+    if (status != FW_SUCCESS)
+        goto err_close_av;
+    status = fw_fab_mr_bounce_open(fab);
+    if (status != FW_SUCCESS) {
+        fw_errprintf(err, "bounce buffer registration: %s",
+                     fw_strerror(status));
+        goto err_close_ep;
+    }
+    FW_LOG_DEBUG("fab", "ep: open on %s domain %s, wait fd %d, mr_mode 0x%llx",
+                 fab->prov->name, fab->info->domain_attr->name, fab->wait_fd,
+                 (unsigned long long)fab->mr_mode);
+    *fab_p = fab;
+    return FW_SUCCESS;
+
+err_close_ep:
+    fw_fab_ep_close_fid(&fab->ep->fid, "endpoint");
+err_close_av:
+    fw_fab_ep_close_fid(&fab->av->fid, "av");
+err_close_cq:
+    fw_fab_ep_close_fid(&fab->cq->fid, "cq");
+err_close_domain:
+    fw_fab_domain_close(fab);
+err_free_info:
+    fi_freeinfo(fab->info);
+err_free_fab:
+    fw_errprepend(err, "fabric open");
+    free(fab);
+    return status;
+}
+
+/*---------------------------------------------------------------------------*/
+static void
+fw_fab_ep_close_fid(struct fid *fid, const char *what)
+{
+    int ret;
+
+    if (fid == NULL)
+        return;
+    ret = fi_close(fid);
+    if (ret != 0)
+        FW_LOG_WARN("fab", "ep: closing %s failed: %s", what,
+                    fi_strerror(-ret));
+}
+
+/*---------------------------------------------------------------------------*/
+/* Best effort: providers may not cancel reads or sends (-FI_ENOENT). */
+static void
+fw_fab_op_cancel(fw_fab_t *fab, fw_fab_op_t *op)
+{
+    ssize_t ret = fi_cancel(&fab->ep->fid, &op->ctx);
+
+    if (ret != 0)
+        FW_LOG_DEBUG("fab", "ep: cancelling %s: %s", fw_fab_op_name(op),
+                     fi_strerror((int)-ret));
+}
+
+/*---------------------------------------------------------------------------*/
+static void
+fw_fab_ep_free_ops(fw_fab_t *fab)
+{
+    while (fab->ops != NULL)
+        fw_fab_op_free(fab->ops);
+    fab->retry_head = fab->retry_tail = NULL;
+    fab->done_head = fab->done_tail = NULL;
+}
+
+/*---------------------------------------------------------------------------*/
+void
+fw_fab_close(fw_fab_t *fab)
+{
+    int saved = errno;
+    fw_fab_op_t *op;
+    int ret;
+
+    if (fab == NULL)
+        return;
+    for (op = fab->ops; op != NULL; op = op->next) {
+        if (op->state == FW_FAB_OP_POSTED)
+            fw_fab_op_cancel(fab, op);
+    }
+    /* the endpoint first: after it, no provider touches op contexts */
+    ret = fi_close(&fab->ep->fid);
+    if (ret == -FI_EBUSY) {
+        /* FI_MR_ENDPOINT providers may refuse while regions are bound */
+        fw_fab_ep_free_ops(fab);
+        fw_fab_mr_close_all(fab);
+        ret = fi_close(&fab->ep->fid);
+    }
+    if (ret != 0)
+        FW_LOG_WARN("fab", "ep: close failed: %s", fi_strerror(-ret));
+    fw_fab_ep_free_ops(fab);
+    fw_fab_mr_close_all(fab);
+    fw_fab_ep_close_fid(&fab->av->fid, "av");
+    fw_fab_ep_close_fid(&fab->cq->fid, "cq");
+    fw_fab_domain_close(fab);
+    fi_freeinfo(fab->info);
+    free(fab);
+    errno = saved;
+}
+
+/*---------------------------------------------------------------------------*/
+const char *
+fw_fab_provider(const fw_fab_t *fab)
+{
+    return fab != NULL ? fab->prov->name : NULL;
+}
+
+/*---------------------------------------------------------------------------*/
+const char *
+fw_fab_domain(const fw_fab_t *fab)
+{
+    return fab != NULL ? fab->info->domain_attr->name : NULL;
+}
+
+/*---------------------------------------------------------------------------*/
+const char *
+fw_fab_nic(const fw_fab_t *fab)
+{
+    return fab != NULL ? fab->nic : NULL;
+}
+
+/*---------------------------------------------------------------------------*/
+fw_status_t
+fw_fab_addr_get(const fw_fab_t *fab, void *buf, size_t *len_p)
+{
+    if (fab == NULL || len_p == NULL)
+        return FW_ERR_BAD_PARAM;
+    if (buf == NULL || *len_p < fab->addr_len) {
+        *len_p = fab->addr_len;
+        return FW_ERR_TOO_BIG;
+    }
+    memcpy(buf, fab->addr, fab->addr_len);
+    *len_p = fab->addr_len;
+    return FW_SUCCESS;
+}
+
+/*---------------------------------------------------------------------------*/
+int
+fw_fab_wait_fd(const fw_fab_t *fab)
+{
+    return fab != NULL ? fab->wait_fd : -1;
+}
+
+/*---------------------------------------------------------------------------*/
+fw_status_t
+fw_fab_trywait(fw_fab_t *fab)
+{
+    struct fid *fid;
+    int ret;
+
+    if (fab == NULL)
+        return FW_ERR_BAD_PARAM;
+    if (fab->wait_fd < 0)
+        return FW_ERR_UNSUPPORTED;
+    if (fab->done_head != NULL || fab->retry_head != NULL)
+        return FW_ERR_WOULD_BLOCK;
+    fid = &fab->cq->fid;
+    ret = fi_trywait(fab->fabric, &fid, 1);
+    if (ret == 0)
+        return FW_SUCCESS;
+    if (ret != -FI_EAGAIN)
+        FW_LOG_DEBUG("fab", "ep: fi_trywait failed: %s", fi_strerror(-ret));
+    return FW_ERR_WOULD_BLOCK;
+}
+
+/*****************************************************************************/
+/* Operations                                                                */
+/*****************************************************************************/
+
+/*---------------------------------------------------------------------------*/
+fw_fab_op_t *
+fw_fab_op_alloc(fw_fab_t *fab, fw_fab_op_type_t type, fw_fab_cb_t cb,
+                void *arg)
+{
+    fw_fab_op_t *op = calloc(1, sizeof(*op));
+
+    if (op == NULL)
+        return NULL;
+    op->fab = fab;
+    op->type = type;
+    op->cb = cb;
+    op->arg = arg;
+    op->state = FW_FAB_OP_QUEUED;
+    op->next = fab->ops;
+    if (fab->ops != NULL)
+        fab->ops->prev = op;
+    fab->ops = op;
+    return op;
+}
+
+/*---------------------------------------------------------------------------*/
+/* Give back what the transfer held: bounce/temporary registration and a
+ * mapped raw key. copy_len bytes of a bounce buffer go to the caller. */
+static void
+fw_fab_op_release(fw_fab_op_t *op, size_t copy_len)
+{
+    int ret;
+
+    fw_fab_mr_local_release(op->fab, op, copy_len);
+    if (op->rkey_mapped) {
+        ret = fi_mr_unmap_key(op->fab->domain, op->rkey);
+        if (ret != 0)
+            FW_LOG_WARN("fab.mr", "mr: unmapping raw key failed: %s",
+                        fi_strerror(-ret));
+        op->rkey_mapped = 0;
+    }
+}
+
+/*---------------------------------------------------------------------------*/
+void
+fw_fab_op_free(fw_fab_op_t *op)
+{
+    fw_fab_t *fab = op->fab;
+
+    fw_fab_op_release(op, 0);
+    if (op->prev != NULL)
+        op->prev->next = op->next;
+    else
+        fab->ops = op->next;
+    if (op->next != NULL)
+        op->next->prev = op->prev;
+    free(op);
+}
+
+/*---------------------------------------------------------------------------*/
+static ssize_t
+fw_fab_op_post(fw_fab_op_t *op)
+{
+    if (op->type == FW_FAB_OP_READ)
+        return fw_fab_rma_post(op);
+    return fw_fab_msg_post(op);
+}
+
+/*---------------------------------------------------------------------------*/
+static void
+fw_fab_op_enqueue(fw_fab_op_t **head, fw_fab_op_t **tail, fw_fab_op_t *op)
+{
+    op->qnext = NULL;
+    if (*tail != NULL)
+        (*tail)->qnext = op;
+    else
+        *head = op;
+    *tail = op;
+}
+
+/*---------------------------------------------------------------------------*/
+static const char *
+fw_fab_op_name(const fw_fab_op_t *op)
+{
+    if (op == NULL)
+        return "operation";
+    switch (op->type) {
+    case FW_FAB_OP_READ:
+        return "read";
+    case FW_FAB_OP_TSEND:
+        return "tsend";
+    default:
+        return "trecv";
+    }
+}
+
+/*---------------------------------------------------------------------------*/
+fw_status_t
+fw_fab_op_submit(fw_fab_op_t *op)
+{
+    fw_fab_t *fab = op->fab;
+    ssize_t ret;
+
+    /* keep posting order: nothing overtakes an op waiting for resources */
+    if (fab->retry_head != NULL) {
+        fw_fab_op_enqueue(&fab->retry_head, &fab->retry_tail, op);
+        return FW_SUCCESS;
+    }
+    ret = fw_fab_op_post(op);
+    if (ret == 0) {
+        op->state = FW_FAB_OP_POSTED;
+        return FW_SUCCESS;
+    }
+    if (ret == -FI_EAGAIN) {
+        op->state = FW_FAB_OP_QUEUED;
+        fw_fab_op_enqueue(&fab->retry_head, &fab->retry_tail, op);
+        return FW_SUCCESS;
+    }
+    FW_LOG_ERR("fab", "ep %s: posting %s failed: %s",
+               fab->info->domain_attr->name, fw_fab_op_name(op),
+               fi_strerror((int)-ret));
+    fw_fab_op_free(op);
+    return fw_fab_status_from_fi((int)ret);
+}
+
+/*---------------------------------------------------------------------------*/
+/* Post queued ops in order until the provider pushes back again. */
+static void
+fw_fab_op_retry(fw_fab_t *fab)
+{
+    fw_fab_op_t *op;
+    ssize_t ret;
+
+    while ((op = fab->retry_head) != NULL) {
+        ret = fw_fab_op_post(op);
+        if (ret == -FI_EAGAIN)
+            return;
+        fab->retry_head = op->qnext;
+        if (fab->retry_head == NULL)
+            fab->retry_tail = NULL;
+        op->state = FW_FAB_OP_POSTED;
+        if (ret != 0) {
+            FW_LOG_WARN("fab", "ep: posting a queued operation failed: %s",
+                        fi_strerror((int)-ret));
+            fw_fab_op_complete(op, fw_fab_status_from_fi((int)ret), 0, 0);
+        }
+    }
+}
+
+/*---------------------------------------------------------------------------*/
+/* The provider is done with op: release its buffers and queue its
+ * callback (orphans of timed-out blocking calls are just freed). */
+static void
+fw_fab_op_complete(fw_fab_op_t *op, fw_status_t status, size_t len,
+                   uint64_t tag)
+{
+    fw_fab_t *fab = op->fab;
+
+    if (op->type != FW_FAB_OP_TRECV)
+        len = status == FW_SUCCESS ? op->len : 0;
+    fw_fab_op_release(op, status == FW_SUCCESS || status == FW_ERR_TRUNCATE
+                              ? (len < op->len ? len : op->len)
+                              : 0);
+    if (op->cb == NULL) {
+        fw_fab_op_free(op);
+        return;
+    }
+    op->state = FW_FAB_OP_DONE;
+    op->cmpl.status = status;
+    op->cmpl.len = len;
+    op->cmpl.tag = op->type == FW_FAB_OP_TRECV ? tag : 0;
+    fw_fab_op_enqueue(&fab->done_head, &fab->done_tail, op);
+}
+
+/*****************************************************************************/
+/* Progress                                                                  */
+/*****************************************************************************/
+
+/*---------------------------------------------------------------------------*/
+static fw_status_t
+fw_fab_cq_readerr(fw_fab_t *fab)
+{
+    struct fi_cq_err_entry e;
+    fw_status_t status;
+    fw_fab_op_t *op;
+    ssize_t ret;
+    int err;
+
+    memset(&e, 0, sizeof(e));
+    ret = fi_cq_readerr(fab->cq, &e, 0);
+    if (ret == -FI_EAGAIN)
+        return FW_SUCCESS;
+    if (ret < 0) {
+        FW_LOG_ERR("fab", "cq: fi_cq_readerr failed: %s",
+                   fi_strerror((int)-ret));
+        return FW_ERR_FABRIC;
+    }
+    op = e.op_context;
+    /* shm 1.17 reports err negated (-FI_ETRUNC): accept both signs */
+    err = e.err < 0 ? -e.err : e.err;
+    status = err == FI_ECANCELED ? FW_ERR_TIMEOUT : fw_fab_status_from_fi(-err);
+    if (err == FI_ECANCELED || err == FI_ETRUNC ||
+        (op != NULL && op->cb == NULL))
+        FW_LOG_DEBUG("fab", "cq: %s completed: %s", fw_fab_op_name(op),
+                     fi_strerror(err));
+    else
+        FW_LOG_WARN("fab", "cq: %s failed: %s (%s)", fw_fab_op_name(op),
+                    fi_strerror(err),
+                    fi_cq_strerror(fab->cq, e.prov_errno, e.err_data, NULL,
+                                   0));
+    if (op == NULL)
+        return FW_ERR_FABRIC;
+    fw_fab_op_complete(op, status, e.len + e.olen, e.tag);
+    return FW_SUCCESS;
+}
+
+/*---------------------------------------------------------------------------*/
+/* Read the CQ until empty (bounded); completions go to the done queue. */
+static fw_status_t
+fw_fab_cq_drain(fw_fab_t *fab)
+{
+    struct fi_cq_tagged_entry ent[FW_FAB_CQ_BATCH];
+    fw_status_t status = FW_SUCCESS;
+    ssize_t n, i;
+    int batch;
+
+    for (batch = 0; batch < FW_FAB_CQ_MAX_BATCHES; batch++) {
+        n = fi_cq_read(fab->cq, ent, FW_FAB_CQ_BATCH);
+        if (n == -FI_EAGAIN)
+            break;
+        if (n == -FI_EAVAIL) {
+            if (fw_fab_cq_readerr(fab) != FW_SUCCESS)
+                status = FW_ERR_FABRIC;
+            continue;
+        }
+        if (n < 0) {
+            FW_LOG_ERR("fab", "cq: fi_cq_read failed: %s",
+                       fi_strerror((int)-n));
+            return FW_ERR_FABRIC;
+        }
+        for (i = 0; i < n; i++) {
+            if (ent[i].op_context == NULL) {
+                FW_LOG_WARN("fab", "cq: completion without context ignored");
+                continue;
+            }
+            fw_fab_op_complete(ent[i].op_context, FW_SUCCESS, ent[i].len,
+                               ent[i].tag);
+        }
+    }
+    return status;
+}
+
+/*---------------------------------------------------------------------------*/
+fw_status_t
+fw_fab_progress(fw_fab_t *fab, size_t *count_p)
+{
+    fw_status_t status;
+    fw_fab_cmpl_t cmpl;
+    fw_fab_op_t *op;
+    fw_fab_cb_t cb;
+    size_t count = 0;
+    void *arg;
+
+    if (fab == NULL)
+        return FW_ERR_BAD_PARAM;
+    if (fab->in_progress > 0)
+        return FW_ERR_WOULD_BLOCK;
+    status = fw_fab_cq_drain(fab);
+    fw_fab_op_retry(fab);
+    fab->in_progress++;
+    while ((op = fab->done_head) != NULL) {
+        fab->done_head = op->qnext;
+        if (fab->done_head == NULL)
+            fab->done_tail = NULL;
+        cb = op->cb;
+        arg = op->arg;
+        cmpl = op->cmpl;
+        fw_fab_op_free(op);
+        cb(&cmpl, arg);
+        count++;
+    }
+    fab->in_progress--;
+    if (count_p != NULL && status == FW_SUCCESS)
+        *count_p = count;
+    return status;
+}
+
+/*****************************************************************************/
+/* Blocking calls                                                            */
+/*****************************************************************************/
+
+/*---------------------------------------------------------------------------*/
+void
+fw_fab_op_wait_cb(const fw_fab_cmpl_t *cmpl, void *arg)
+{
+    fw_fab_waiter_t *w = arg;
+
+    w->cmpl = *cmpl;
+    w->done = 1;
+}
+
+/*---------------------------------------------------------------------------*/
+/* Sleep until the CQ may have work or remaining_ns pass. */
+static void
+fw_fab_wait_sleep(fw_fab_t *fab, uint64_t remaining_ns)
+{
+    struct timespec ts = {0, FW_FAB_NOFD_SLEEP_NS};
+    struct pollfd pfd;
+    uint64_t ms;
+
+    if (fab->wait_fd < 0) {
+        if (remaining_ns < (uint64_t)ts.tv_nsec)
+            ts.tv_nsec = (long)remaining_ns;
+        nanosleep(&ts, NULL);
+        return;
+    }
+    if (fw_fab_trywait(fab) != FW_SUCCESS)
+        return;
+    ms = (remaining_ns + 999999) / 1000000;
+    if (ms > FW_FAB_WAIT_SLICE_MS)
+        ms = FW_FAB_WAIT_SLICE_MS;
+    pfd.fd = fab->wait_fd;
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    if (poll(&pfd, 1, (int)ms) < 0 && errno != EINTR)
+        FW_LOG_WARN("fab", "ep: poll on wait fd %d failed: %m", fab->wait_fd);
+}
+
+/*---------------------------------------------------------------------------*/
+/* A blocking call gave up on op: drop it from the retry queue, or cancel
+ * it and let a late completion free it. */
+static void
+fw_fab_op_abandon(fw_fab_t *fab, fw_fab_op_t *op)
+{
+    fw_fab_op_t **pp;
+
+    if (op->state == FW_FAB_OP_QUEUED) {
+        for (pp = &fab->retry_head; *pp != NULL; pp = &(*pp)->qnext) {
+            if (*pp != op)
+                continue;
+            *pp = op->qnext;
+            break;
+        }
+        fab->retry_tail = NULL;
+        for (pp = &fab->retry_head; *pp != NULL; pp = &(*pp)->qnext)
+            fab->retry_tail = *pp;
+        fw_fab_op_free(op);
+        return;
+    }
+    op->cb = NULL;
+    op->arg = NULL;
+    fw_fab_op_cancel(fab, op);
+}
+
+/*---------------------------------------------------------------------------*/
+fw_status_t
+fw_fab_op_wait(fw_fab_t *fab, fw_fab_op_t *op, fw_fab_waiter_t *w,
+               int timeout_ms)
+{
+    uint64_t start = fw_time_ns(), now, deadline, spin_end;
+
+    if (timeout_ms < 0)
+        timeout_ms = fw_fab_info_timeout_ms();
+    deadline = start + (uint64_t)timeout_ms * 1000000u;
+    spin_end = start + (uint64_t)fab->spin_us * 1000u;
+    for (;;) {
+        /* errors not tied to an op were logged; keep waiting for ours */
+        fw_fab_progress(fab, NULL);
+        if (w->done)
+            return FW_SUCCESS;
+        now = fw_time_ns();
+        if (now >= deadline)
+            break;
+        if (now >= spin_end)
+            fw_fab_wait_sleep(fab, deadline - now);
+    }
+    FW_LOG_DEBUG("fab", "ep: operation timed out after %d ms", timeout_ms);
+    fw_fab_op_abandon(fab, op);
+    return FW_ERR_TIMEOUT;
+}

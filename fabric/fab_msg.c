@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Tagged messages: fi_tsend()/fi_trecv() posts, their non-blocking entry
+ * points and the blocking wrappers (a larger message than the receive
+ * buffer completes with FW_ERR_TRUNCATE).
+ */
+#include "fabric/fab_internal.h"
+#include "common/log.h"
+
+#include <rdma/fi_errno.h>
+#include <rdma/fi_tagged.h>
+
+/*---------------------------------------------------------------------------*/
+/* Build and submit a tagged op. [out] op_p: valid until its callback. */
+static fw_status_t
+fw_fab_msg_start(fw_fab_t *fab, fw_fab_op_type_t type, uint64_t peer,
+                 uint64_t tag, uint64_t ignore, void *buf, size_t len,
+                 fw_fab_cb_t cb, void *arg, fw_fab_op_t **op_p)
+{
+    fw_status_t status;
+    fw_fab_op_t *op;
+
+    if (fab == NULL || (buf == NULL && len > 0) || cb == NULL)
+        return FW_ERR_BAD_PARAM;
+    op = fw_fab_op_alloc(fab, type, cb, arg);
+    if (op == NULL)
+        return FW_ERR_NO_MEM;
+    op->peer = peer;
+    op->tag = tag;
+    op->ignore = ignore;
+    op->user_buf = buf;
+    op->len = len;
+    status = fw_fab_mr_local_prepare(fab, op, type == FW_FAB_OP_TSEND);
+    if (status != FW_SUCCESS) {
+        fw_fab_op_free(op);
+        return status;
+    }
+    status = fw_fab_op_submit(op);
+    if (status != FW_SUCCESS)
+        return status; /* submit freed op */
+    *op_p = op;
+    return FW_SUCCESS;
+}
+
+/*---------------------------------------------------------------------------*/
+ssize_t
+fw_fab_msg_post(fw_fab_op_t *op)
+{
+    if (op->type == FW_FAB_OP_TSEND)
+        return fi_tsend(op->fab->ep, op->buf, op->len, op->desc, op->peer,
+                        op->tag, &op->ctx);
+    return fi_trecv(op->fab->ep, op->buf, op->len, op->desc, FI_ADDR_UNSPEC,
+                    op->tag, op->ignore, &op->ctx);
+}
+
+/*---------------------------------------------------------------------------*/
+fw_status_t
+fw_fab_tsend_nb(fw_fab_t *fab, uint64_t peer, uint64_t tag, const void *buf,
+                size_t len, fw_fab_cb_t cb, void *arg)
+{
+    fw_fab_op_t *op;
+
+    /* buf is only read: the op keeps it non-const for the shared fields */
+    return fw_fab_msg_start(fab, FW_FAB_OP_TSEND, peer, tag, 0, (void *)buf,
+                            len, cb, arg, &op);
+}
+
+/*---------------------------------------------------------------------------*/
+fw_status_t
+fw_fab_trecv_nb(fw_fab_t *fab, uint64_t tag, uint64_t ignore, void *buf,
+                size_t cap, fw_fab_cb_t cb, void *arg)
+{
+    fw_fab_op_t *op;
+
+    return fw_fab_msg_start(fab, FW_FAB_OP_TRECV, FI_ADDR_UNSPEC, tag, ignore,
+                            buf, cap, cb, arg, &op);
+}
+
+/*---------------------------------------------------------------------------*/
+fw_status_t
+fw_fab_tsend(fw_fab_t *fab, uint64_t peer, uint64_t tag, const void *buf,
+             size_t len, int timeout_ms)
+{
+    fw_fab_waiter_t w = {0};
+    fw_fab_op_t *op = NULL;
+    fw_status_t status;
+
+    if (fab != NULL && fab->in_progress > 0)
+        return FW_ERR_WOULD_BLOCK;
+    status = fw_fab_msg_start(fab, FW_FAB_OP_TSEND, peer, tag, 0, (void *)buf,
+                              len, fw_fab_op_wait_cb, &w, &op);
+    if (status != FW_SUCCESS)
+        return status;
+    status = fw_fab_op_wait(fab, op, &w, timeout_ms);
+    return status == FW_SUCCESS ? w.cmpl.status : status;
+}
+
+/*---------------------------------------------------------------------------*/
+fw_status_t
+fw_fab_trecv(fw_fab_t *fab, uint64_t tag, uint64_t ignore, void *buf,
+             size_t cap, size_t *len_p, uint64_t *tag_p, int timeout_ms)
+{
+    fw_fab_waiter_t w = {0};
+    fw_fab_op_t *op = NULL;
+    fw_status_t status;
+
+    if (fab != NULL && fab->in_progress > 0)
+        return FW_ERR_WOULD_BLOCK;
+    status = fw_fab_msg_start(fab, FW_FAB_OP_TRECV, FI_ADDR_UNSPEC, tag,
+                              ignore, buf, cap, fw_fab_op_wait_cb, &w, &op);
+    if (status != FW_SUCCESS)
+        return status;
+    status = fw_fab_op_wait(fab, op, &w, timeout_ms);
+    if (status != FW_SUCCESS)
+        return status;
+    if (w.cmpl.status != FW_SUCCESS)
+        return w.cmpl.status;
+    if (len_p != NULL)
+        *len_p = w.cmpl.len;
+    if (tag_p != NULL)
+        *tag_p = w.cmpl.tag;
+    return FW_SUCCESS;
+}

@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * fwd's side of the modex: the shared segment the local ranks map, the
+ * fabric endpoint and registered window other hosts read, the fence
+ * engine, and the connections of the local ranks' client libraries.
+ */
+#define _GNU_SOURCE
+#include "launcher/fwd.h"
+#include "common/log.h"
+#include "common/param.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static fwd_proc_t *
+fwd_modex_proc(fwd_t *d, uint32_t rank)
+{
+    uint32_t lo = 0, hi = d->nprocs;
+
+    /* procs are in ascending rank order */
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+
+        if (d->procs[mid].rank == rank)
+            return &d->procs[mid];
+        if (d->procs[mid].rank < rank)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+static fw_status_t
+fwd_modex_to_rank(void *arg, uint32_t rank, uint8_t type, const void *p,
+                  size_t len)
+{
+    fwd_proc_t *pr = fwd_modex_proc(arg, rank);
+
+    if (pr == NULL || pr->conn == NULL)
+        return FW_ERR_UNREACHABLE;
+    return fw_oob_send(pr->conn, type, 0, rank, p, len);
+}
+
+static fw_status_t
+fwd_modex_to_parent(void *arg, uint8_t type, const void *p, size_t len)
+{
+    fwd_t *d = arg;
+
+    return fw_launch_tree_send(&d->tree, type,
+                               fw_oob_route_parent(d->id, d->tree.fanout), p,
+                               len);
+}
+
+static fw_status_t
+fwd_modex_to_all(void *arg, uint8_t type, const void *p, size_t len)
+{
+    fwd_t *d = arg;
+
+    return fw_launch_tree_send(&d->tree, type, FW_OOB_ID_BCAST, p, len);
+}
+
+static const struct fw_modex_server_ops fwd_modex_ops = {
+    fwd_modex_to_rank, fwd_modex_to_parent, fwd_modex_to_all};
+
+/* Drive the provider (manual progress: peers' reads need us to). */
+static void
+fwd_fab_cb(evutil_socket_t fd, short what, void *arg)
+{
+    fwd_t *d = arg;
+    size_t n = 0;
+    int rounds = 0;
+
+    do {
+        if (fw_fab_progress(d->fab, &n) != FW_SUCCESS)
+            break;
+    } while (n > 0 && ++rounds < 64);
+    /* without a wait fd the 1 ms timer polls; with one, sleep only when
+     * the provider agrees nothing is pending */
+    if (fw_fab_wait_fd(d->fab) >= 0 && fw_fab_trywait(d->fab) != FW_SUCCESS)
+        event_active(d->fab_ev, EV_TIMEOUT, 0);
+}
+
+static fw_status_t
+fwd_modex_fabric(fwd_t *d, fw_modex_peer_t *peer)
+{
+    fw_fab_params_t params;
+    fw_fab_rkey_t rkey;
+    fw_error_t err;
+    fw_buf_t b;
+    size_t len = sizeof(peer->addr), hlen;
+    void *halves = fw_modex_seg_halves(d->seg, &hlen);
+    struct timeval ms = {0, 1000};
+    int wfd;
+    fw_status_t rc;
+
+    memset(&params, 0, sizeof(params));
+    params.field_mask = FW_FAB_PARAMS_FIELD_PROVIDER |
+                        FW_FAB_PARAMS_FIELD_SRC_NODE;
+    params.provider = d->provider != NULL && d->provider[0] ? d->provider
+                                                            : NULL;
+    params.src_node = fw_oob_conn_local_addr(d->tree.parent);
+    rc = fw_fab_open(&params, &d->fab, &err);
+    if (rc != FW_SUCCESS) {
+        fwd_send_fail(d, d->id, FW_LAUNCH_FAIL_DAEMON, err.text);
+        return rc;
+    }
+    rc = fw_fab_addr_get(d->fab, peer->addr, &len);
+    if (rc == FW_SUCCESS)
+        rc = fw_fab_mr_reg(d->fab, halves, hlen, FW_FAB_MR_REMOTE_READ,
+                           &d->fab_mr);
+    if (rc == FW_SUCCESS)
+        rc = fw_fab_mr_desc_get(d->fab_mr, &rkey);
+    fw_buf_init(&b);
+    if (rc == FW_SUCCESS)
+        rc = fw_fab_rkey_pack(&rkey, &b);
+    if (rc == FW_SUCCESS && b.len > sizeof(peer->rkey))
+        rc = FW_ERR_TOO_BIG;
+    if (rc == FW_SUCCESS) {
+        peer->addr_len = (uint32_t)len;
+        peer->rkey_len = (uint32_t)b.len;
+        memcpy(peer->rkey, b.data, b.len);
+    }
+    fw_buf_cleanup(&b);
+    if (rc != FW_SUCCESS)
+        return rc;
+    fw_modex_seg_provider_set(d->seg, fw_fab_provider(d->fab),
+                              params.src_node);
+    wfd = fw_fab_wait_fd(d->fab);
+    d->fab_ev = wfd >= 0 ? event_new(d->base, wfd, EV_READ | EV_PERSIST,
+                                     fwd_fab_cb, d)
+                         : event_new(d->base, -1, EV_PERSIST, fwd_fab_cb, d);
+    if (d->fab_ev == NULL ||
+        event_add(d->fab_ev, wfd >= 0 ? NULL : &ms) != 0)
+        return FW_ERR_NO_MEM;
+    return FW_SUCCESS;
+}
+
+static fw_modex_mode_t
+fwd_modex_mode(void)
+{
+    const char *m = fw_param_get_str("FW_MODEX_MODE");
+
+    if (m != NULL && strcmp(m, "allgather") == 0)
+        return FW_MODEX_MODE_ALLGATHER;
+    if (m != NULL && strcmp(m, "onesided") != 0)
+        FW_LOG_WARN("modex", "FW_MODEX_MODE '%s' unknown; using onesided",
+                    m);
+    return FW_MODEX_MODE_ONESIDED;
+}
+
+fw_status_t
+fwd_modex_setup(fwd_t *d, int node)
+{
+    fw_modex_server_params_t sp;
+    fw_modex_peer_t peer;
+    uint32_t i, nlocal = d->job.hosts[node].nprocs, *ranks;
+    fw_status_t rc;
+
+    rc = fw_modex_seg_create(d->job.nprocs, d->job.nhosts, (uint32_t)node,
+                             nlocal, d->job.rank_node, &d->seg);
+    if (rc != FW_SUCCESS)
+        return rc;
+    memset(&peer, 0, sizeof(peer));
+    /* one host: every card is read from the segment, no fabric needed */
+    if (d->job.nhosts > 1 ||
+        strcmp(fw_param_get_str("FW_MODEX_LOCAL"), "fabric") == 0) {
+        rc = fwd_modex_fabric(d, &peer);
+        if (rc != FW_SUCCESS)
+            return rc;
+    }
+    ranks = calloc(nlocal + 1, sizeof(*ranks));
+    if (ranks == NULL)
+        return FW_ERR_NO_MEM;
+    memset(&sp, 0, sizeof(sp));
+    for (i = 0; i < d->job.nprocs; i++)
+        if (d->job.rank_node[i] == (uint32_t)node)
+            ranks[sp.nlocal++] = i;
+    sp.local_ranks = ranks;
+    sp.nchildren = d->tree.nchildren;
+    sp.is_root = d->tree.n == 2; /* the only daemon: no one above */
+    sp.seg = d->seg;
+    sp.self_node = (uint32_t)node;
+    sp.self_peer = d->fab != NULL ? &peer : NULL;
+    sp.mode = fwd_modex_mode();
+    fw_modex_seg_mode_set(d->seg, sp.mode);
+    rc = fw_modex_server_create(&sp, &fwd_modex_ops, d, &d->modex);
+    free(ranks);
+    return rc;
+}
+
+static void
+fwd_modex_hello(fwd_t *d, fw_oob_conn_t *c, const void *p, size_t len)
+{
+    uint32_t rank = fw_oob_conn_peer_id(c);
+    fwd_proc_t *pr = fwd_modex_proc(d, rank);
+    uint8_t reply[12];
+    uint32_t v[3], i;
+
+    v[0] = 0;
+    v[1] = (uint32_t)getpid();
+    v[2] = d->seg != NULL ? (uint32_t)fw_modex_seg_fd(d->seg) : 0;
+    if (pr == NULL || pr->conn != NULL || d->seg == NULL)
+        v[0] = (uint32_t)-FW_ERR_PROTO;
+    else
+        pr->conn = c;
+    for (i = 0; i < 12; i++)
+        reply[i] = (uint8_t)(v[i / 4] >> (24 - 8 * (i % 4)));
+    if (fw_oob_send(c, FW_MODEX_MSG_HELLO_ACK, 0, rank, reply,
+                    sizeof(reply)) != FW_SUCCESS || v[0] != 0)
+        fw_oob_conn_close_flushed(c);
+}
+
+void
+fwd_modex_proc_msg(fwd_t *d, fw_oob_conn_t *c, const fw_oob_hdr_t *h,
+                   const void *p)
+{
+    uint32_t rank = fw_oob_conn_peer_id(c);
+    fwd_proc_t *pr;
+
+    if (h->type == FW_MODEX_MSG_HELLO) {
+        fwd_modex_hello(d, c, p, h->len);
+        return;
+    }
+    pr = fwd_modex_proc(d, rank);
+    if (pr == NULL || pr->conn != c || d->modex == NULL ||
+        fw_modex_server_rank_msg(d->modex, rank, h->type, p, h->len) !=
+            FW_SUCCESS) {
+        FW_LOG_WARN("modex", "rank %u: bad request %u; disconnecting it",
+                    rank, h->type);
+        if (pr != NULL && pr->conn == c)
+            pr->conn = NULL;
+        fw_oob_conn_close(c);
+    }
+}
+
+void
+fwd_modex_proc_closed(fwd_t *d, fw_oob_conn_t *c)
+{
+    uint32_t rank = fw_oob_conn_peer_id(c);
+    fwd_proc_t *pr = fwd_modex_proc(d, rank);
+    char text[384];
+
+    if (pr == NULL || pr->conn != c)
+        return;
+    pr->conn = NULL;
+    if (d->shutting_down || fw_modex_server_finalized(d->modex, rank))
+        return;
+    /* as with MPI: leaving without fw_finalize aborts the job */
+    snprintf(text, sizeof(text), "rank %u on host %s left without calling "
+             "fw_finalize; aborting the job", rank, d->hostname);
+    fwd_send_fail(d, rank, FW_LAUNCH_FAIL_ABORT, text);
+}
+
+void
+fwd_modex_tree_msg(fwd_t *d, const fw_oob_hdr_t *h, const void *p)
+{
+    char text[400];
+
+    if (d->modex == NULL ||
+        fw_modex_server_tree_msg(d->modex, h->type, p, h->len) !=
+            FW_SUCCESS) {
+        snprintf(text, sizeof(text), "daemon on host %s: bad fence message "
+                 "%u from %u", d->hostname, h->type, h->src);
+        fwd_send_fail(d, d->id, FW_LAUNCH_FAIL_DAEMON, text);
+    }
+}
+
+void
+fwd_modex_cleanup(fwd_t *d)
+{
+    fw_modex_server_destroy(d->modex);
+    d->modex = NULL;
+    if (d->fab_ev != NULL)
+        event_free(d->fab_ev);
+    d->fab_ev = NULL;
+    fw_fab_mr_dereg(d->fab_mr);
+    d->fab_mr = NULL;
+    fw_fab_close(d->fab);
+    d->fab = NULL;
+    fw_modex_seg_destroy(d->seg);
+    d->seg = NULL;
+}

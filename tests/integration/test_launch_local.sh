@@ -1,0 +1,259 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# fwrun on this host: rank identity (1 to 64 ranks, MPMD, several local
+# daemons as "hosts" mapped by slot and by node), -x, --wdir, binding,
+# stdout/stderr forwarding line by line and --tag-output, and stdin to
+# rank 0 (pipe, regular file, /dev/null, --stdin none). After every job,
+# no rank and no daemon may be left. No root needed.
+set -u
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+trap fw_lib_cleanup EXIT
+trap 'exit 1' INT TERM HUP
+fw_lib_check_build
+
+# want file: ranks FIRST..LAST-1 on node 0 of a single host of N ranks
+want_local() {
+    local n=$1 app=${2:-0} arg=${3:--} r
+
+    for ((r = 0; r < n; r++)); do
+        echo "$r 0 $r $n $app $arg"
+    done >"$T/want"
+}
+
+# --- identity ---------------------------------------------------------------
+fw_run "default -n" -- "$T/ident.sh"
+slots=$(grep -c '^id ' "$R_OUT")
+[ "$R_RC" -eq 0 ] && [ "$slots" -ge 1 ]
+t_ok $? "no -n: one rank per slot of this host ($slots)"
+[ "$slots" -ge 1 ] || slots=1
+
+for n in 1 2 16 64; do
+    over=()
+    [ "$n" -gt "$slots" ] && over=(--oversubscribe)
+    fw_run "$n ranks" -- "${over[@]}" -n "$n" "$T/ident.sh"
+    want_local "$n"
+    errs=$(fw_check_ident "$T/want" "$n" 1 "$slots")
+    [ "$R_RC" -eq 0 ] && [ -z "$errs" ]
+    t_ok $? "$n ranks: FW_RANK, FW_SIZE, FW_LOCAL_*, FW_NODE_ID," \
+        "FW_NUM_NODES, FW_JOBID, FW_UNIVERSE_SIZE, FW_APPNUM"
+    [ -n "$errs" ] && diag "$errs"
+    [ "$R_RC" -ne 0 ] && t_diag_job
+done
+
+# MPMD: -n 2 A : -n 3 B
+fw_run "mpmd" -- --oversubscribe -n 2 "$T/ident.sh" A : -n 3 "$T/ident.sh" B
+for r in 0 1 2 3 4; do
+    if [ "$r" -lt 2 ]; then
+        echo "$r 0 $r 5 0 A"
+    else
+        echo "$r 0 $r 5 1 B"
+    fi
+done >"$T/want"
+errs=$(fw_check_ident "$T/want" 5 1 "$slots")
+[ "$R_RC" -eq 0 ] && [ -z "$errs" ]
+t_ok $? "MPMD -n 2 A : -n 3 B: ranks 0-1 run A (app 0), 2-4 run B (app 1)"
+[ -n "$errs" ] && diag "$errs"
+
+# several daemons on this host stand for hosts: localhost:2,127.0.0.2:2
+fw_run "map-by slot" -- --host localhost:2,127.0.0.2:2 --map-by slot \
+    -n 4 "$T/ident.sh"
+printf '%s\n' "0 0 0 2 0 -" "1 0 1 2 0 -" "2 1 0 2 0 -" "3 1 1 2 0 -" \
+    >"$T/want"
+errs=$(fw_check_ident "$T/want" 4 2 4)
+[ "$R_RC" -eq 0 ] && [ -z "$errs" ]
+t_ok $? "--map-by slot over 2 hosts with 2 slots: ranks 0,1 | 2,3"
+[ -n "$errs" ] && diag "$errs"
+
+fw_run "map-by node" -- --host localhost:2,127.0.0.2:2 --map-by node \
+    -n 3 "$T/ident.sh"
+printf '%s\n' "0 0 0 2 0 -" "1 1 0 1 0 -" "2 0 1 2 0 -" >"$T/want"
+errs=$(fw_check_ident "$T/want" 3 2 4)
+[ "$R_RC" -eq 0 ] && [ -z "$errs" ]
+t_ok $? "--map-by node over 2 hosts with 2 slots: ranks 0,2 | 1"
+[ -n "$errs" ] && diag "$errs"
+
+printf '%s\n' "# two local hosts" "localhost slots=1" "" \
+    "127.0.0.3 slots=2 # second" >"$T/hostfile"
+fw_run "hostfile" -- --hostfile "$T/hostfile" "$T/ident.sh"
+printf '%s\n' "0 0 0 1 0 -" "1 1 0 2 0 -" "2 1 1 2 0 -" >"$T/want"
+errs=$(fw_check_ident "$T/want" 3 2 3)
+[ "$R_RC" -eq 0 ] && [ -z "$errs" ]
+t_ok $? "--hostfile with comments and slots=: all 3 slots used, by slot"
+[ -n "$errs" ] && diag "$errs"
+
+# --- environment and working directory --------------------------------------
+t_script env.sh <<'EOS'
+#!/bin/sh
+echo "rank=$FW_RANK a=${FW_T_A-unset} b=${FW_T_B-unset} c=${FW_T_C-unset}"
+EOS
+FW_T_B="from env" fw_run "-x" -- -n 2 \
+    -x FW_T_A=1 -x FW_T_B -x "FW_T_C=x=y z" "$T/env.sh"
+want="a=1 b=from env c=x=y z"
+[ "$R_RC" -eq 0 ] && [ "$(grep -c "$want" "$R_OUT")" -eq 2 ]
+t_ok $? "-x VAR=val and -x VAR reach every rank (values with = and spaces)"
+[ "$R_RC" -ne 0 ] && t_diag_job
+
+mkdir -p "$T/wd/sub"
+t_script wd/sub/where.sh <<'EOS'
+#!/bin/sh
+echo "pwd=$(pwd)"
+EOS
+fw_run "--wdir" -- -n 2 --wdir "$T/wd/sub" "$T/wd/sub/where.sh"
+[ "$R_RC" -eq 0 ] && [ "$(grep -cx "pwd=$T/wd/sub" "$R_OUT")" -eq 2 ]
+t_ok $? "--wdir: every rank starts in the directory"
+
+fw_run "--wdir relative program" -- -n 1 --wdir "$T/wd" ./sub/where.sh
+[ "$R_RC" -eq 0 ] && grep -qx "pwd=$T/wd" "$R_OUT"
+t_ok $? "--wdir: a relative program path is found from the directory"
+[ "$R_RC" -ne 0 ] && t_diag_job
+
+# --- binding ----------------------------------------------------------------
+t_script cpus.sh <<'EOS'
+#!/bin/sh
+echo "cpus $FW_RANK $(awk '/^Cpus_allowed_list/ {print $2}' /proc/self/status)"
+EOS
+fw_run "--bind-to core" -- --host localhost:2 --bind-to core \
+    --report-bindings -n 2 "$T/cpus.sh"
+bad=0
+for r in 0 1; do
+    rep=$(sed -n "s/^\[[^]]*:$r\] rank $r bound to core [0-9]*: cpus //p" \
+        "$R_ERR")
+    got=$(awk -v r="$r" '$1 == "cpus" && $2 == r {print $3}' "$R_OUT")
+    if [ -z "$rep" ] || [ "$rep" != "$got" ]; then
+        diag "rank $r: reported '$rep', allowed '$got'"
+        bad=1
+    fi
+done
+ncores=$(awk '/^core id/ {print $4}' /proc/cpuinfo | sort -u | wc -l)
+if [ "$bad" -eq 0 ] && [ "$ncores" -ge 2 ] &&
+    [ "$(awk '$1 == "cpus" {print $3}' "$R_OUT" | sort -u | wc -l)" -ne 2 ]; then
+    diag "two ranks on $ncores cores share their cpus"
+    bad=1
+fi
+[ "$R_RC" -eq 0 ] && [ "$bad" -eq 0 ]
+t_ok $? "--bind-to core --report-bindings: each rank runs on the reported cpus"
+
+# --- output -----------------------------------------------------------------
+t_script io.sh <<'EOS'
+#!/bin/sh
+echo "out $FW_RANK"
+echo "err $FW_RANK" >&2
+EOS
+fw_run "stdout/stderr" -- -n 3 --oversubscribe "$T/io.sh"
+[ "$R_RC" -eq 0 ] && [ "$(grep -c '^out [0-2]$' "$R_OUT")" -eq 3 ] &&
+    [ "$(wc -l <"$R_OUT")" -eq 3 ] &&
+    [ "$(grep -c '^err [0-2]$' "$R_ERR")" -eq 3 ] &&
+    [ "$(wc -l <"$R_ERR")" -eq 3 ]
+t_ok $? "stdout goes to stdout and stderr to stderr"
+
+# 4 ranks writing 3000 lines of 300 bytes at once: lines never mix
+t_script lines.sh <<'EOS'
+#!/bin/sh
+pad=$(printf '%0280d' 0)
+i=0
+while [ "$i" -lt 3000 ]; do
+    echo "L$FW_RANK $i $pad end"
+    i=$((i + 1))
+done
+EOS
+fw_run "line by line" -- -n 4 --oversubscribe "$T/lines.sh"
+bad=$(awk '!/^L[0-3] [0-9]+ 0+ end$/ || length($3) != 280 {bad++; next}
+           { r = substr($1, 2); if ($2 != next_[r] + 0) order++
+             next_[r] = $2 + 1 }
+           END { for (r = 0; r < 4; r++) if (next_[r] != 3000) short++
+                 print bad + order + short }' "$R_OUT")
+[ "$R_RC" -eq 0 ] && [ "$bad" -eq 0 ] && [ "$(wc -l <"$R_OUT")" -eq 12000 ]
+t_ok $? "12000 lines of 300 bytes from 4 ranks: whole lines, in order per rank"
+[ "$bad" -ne 0 ] && diag "$bad bad, missing or out-of-order lines"
+
+t_script partial.sh <<'EOS'
+#!/bin/sh
+printf 'first\nno newline'
+printf 'e1\ne2' >&2
+EOS
+fw_run "partial line" -- -n 1 "$T/partial.sh"
+[ "$R_RC" -eq 0 ] && [ "$(cat "$R_OUT")" = "$(printf 'first\nno newline')" ]
+t_ok $? "a last line without newline is forwarded as is"
+
+fw_run "--tag-output" -- -n 2 --tag-output "$T/partial.sh"
+jid=$(sed -n 's/^\[\(fw[0-9]*\.[0-9a-f]*\),0\]<stdout>: first$/\1/p' "$R_OUT")
+bad=0
+for r in 0 1; do
+    for l in "<stdout>: first" "<stdout>: no newline"; do
+        grep -qxF "[$jid,$r]$l" "$R_OUT" || bad=1
+    done
+    for l in "<stderr>: e1" "<stderr>: e2"; do
+        grep -qxF "[$jid,$r]$l" "$R_ERR" || bad=1
+    done
+done
+[ "$R_RC" -eq 0 ] && [ -n "$jid" ] && [[ "$jid" == "fw$R_PID."* ]] &&
+    [ "$bad" -eq 0 ] && [ "$(wc -l <"$R_OUT")" -eq 4 ] &&
+    [ "$(wc -l <"$R_ERR")" -eq 4 ]
+t_ok $? "--tag-output: every line, even a last partial one, is one" \
+    "'[jobid,rank]<stdout|stderr>: ' line"
+[ "$bad" -ne 0 ] && diag "stdout:" "$(cat "$R_OUT")" "stderr:" \
+    "$(cat "$R_ERR")"
+
+# --- stdin --------------------------------------------------------------------
+head -c 3145728 /dev/urandom >"$T/big"
+big_md5=$(md5sum <"$T/big" | cut -d' ' -f1)
+t_script stdin.sh <<'EOS'
+#!/bin/sh
+echo "in $FW_RANK $(md5sum | cut -d' ' -f1)"
+EOS
+empty_md5=$(md5sum </dev/null | cut -d' ' -f1)
+check_stdin() {
+    local want0=$1 n=$2 r bad=0 got
+
+    for ((r = 0; r < n; r++)); do
+        got=$(awk -v r="$r" '$1 == "in" && $2 == r {print $3}' "$R_OUT")
+        if [ "$r" -eq 0 ] && [ "$got" != "$want0" ]; then
+            diag "rank 0 read md5 '$got', expected $want0"
+            bad=1
+        elif [ "$r" -ne 0 ] && [ "$got" != "$empty_md5" ]; then
+            diag "rank $r read md5 '$got', expected nothing"
+            bad=1
+        fi
+    done
+    [ "$R_RC" -eq 0 ] && [ "$bad" -eq 0 ]
+}
+
+fw_run "stdin pipe" --pipe "$T/big" -- -n 3 --oversubscribe "$T/stdin.sh"
+check_stdin "$big_md5" 3
+t_ok $? "stdin from a pipe: rank 0 reads 3 MB intact, others read nothing"
+
+fw_run "stdin file" --in "$T/big" -- -n 3 --oversubscribe "$T/stdin.sh"
+check_stdin "$big_md5" 3
+t_ok $? "stdin from a regular file: rank 0 reads 3 MB intact"
+
+fw_run "stdin /dev/null" --in /dev/null -- -n 2 "$T/stdin.sh"
+check_stdin "$empty_md5" 2
+t_ok $? "stdin from /dev/null: rank 0 reads end of file at once"
+
+fw_run "--stdin none" --in "$T/big" -- -n 2 --stdin none "$T/stdin.sh"
+check_stdin "$empty_md5" 2
+t_ok $? "--stdin none: rank 0 reads nothing"
+
+# a pipe that never ends must not keep fwrun once the job is done
+mkfifo "$T/fifo"
+exec {fifo_fd}<>"$T/fifo"
+fw_start "open stdin" --in "$T/fifo" -- -n 1 "$T/ident.sh"
+fw_finish 10
+exec {fifo_fd}>&-
+[ "$R_RC" -eq 0 ] && [ "$R_MS" -lt 3000 ]
+t_ok $? "stdin still open: fwrun ends with the job ($R_MS ms)"
+
+# --- version, help ------------------------------------------------------------
+"$FWRUN" --version >"$T/v.out" 2>&1
+rc=$?
+[ "$rc" -eq 0 ] && grep -q '^fwrun (fabwire) ' "$T/v.out"
+t_ok $? "--version exits 0"
+"$FWRUN" --help >"$T/h.out" 2>&1
+rc=$?
+[ "$rc" -eq 0 ] && grep -q -- '--oversubscribe' "$T/h.out" &&
+    grep -q 'exit status' "$T/h.out"
+t_ok $? "--help exits 0 and documents options and exit statuses"
+
+t_done

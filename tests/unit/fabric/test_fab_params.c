@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Provider and NIC selection without a provider argument: bad
+ * parameters, unknown provider (error lists the usable ones), bogus
+ * FW_NIC, FW_PROVIDER/FI_PROVIDER precedence and the tcp alias, shm
+ * never chosen automatically, source address rules (loopback default,
+ * eth0 never used), and the usable-provider listing.
+ */
+#include "fab_test.h"
+
+#include <stdlib.h>
+
+static int tcp_usable_g, shm_usable_g;
+
+/*---------------------------------------------------------------------------*/
+static void
+params_test_list(void)
+{
+    fw_fab_prov_info_t *list = NULL, *p;
+    int n = 0, eth0 = 0;
+
+    is(fw_fab_prov_list(NULL, &list, NULL), FW_SUCCESS, "list providers");
+    for (p = list; p != NULL; p = p->next) {
+        diag("usable: %s domain %s fabric %s caps %s mr_mode %s progress "
+             "%s/%s addr %s%s",
+             p->name, p->domain, p->fabric, p->caps, p->mr_mode,
+             p->data_progress, p->control_progress, p->addr_format,
+             p->auto_select ? "" : " (explicit only)");
+        n++;
+        eth0 |= strcmp(p->domain, "eth0") == 0;
+        if (strcmp(p->name, "tcp;ofi_rxm") == 0)
+            tcp_usable_g = 1;
+        if (strcmp(p->name, "shm") == 0) {
+            shm_usable_g = 1;
+            is(p->auto_select, 0, "shm is never chosen automatically");
+        }
+    }
+    ok(n > 0, "at least one usable provider (%d)", n);
+    ok(!eth0, "no listed provider uses eth0");
+    fw_fab_prov_list_free(list);
+    fw_fab_prov_list_free(NULL);
+    is(fw_fab_prov_list(NULL, NULL, NULL), FW_ERR_BAD_PARAM,
+       "list without output fails");
+}
+
+/*---------------------------------------------------------------------------*/
+static void
+params_test_bad(void)
+{
+    fw_fab_params_t params = {0};
+    fw_error_t err = {{0}};
+    fw_fab_t *fab = (fw_fab_t *)&params;
+    fw_fab_choice_t choice;
+
+    is(fw_fab_open(NULL, NULL, &err), FW_ERR_BAD_PARAM, "open(NULL, NULL)");
+    params.field_mask = 1u << 31;
+    is(fw_fab_open(&params, &fab, &err), FW_ERR_BAD_PARAM,
+       "unknown field_mask bit is rejected");
+    ok(fab == (fw_fab_t *)&params, "fab_p untouched on failure");
+    is(fw_fab_select(NULL, NULL, NULL), FW_ERR_BAD_PARAM, "select(NULL)");
+
+    params.field_mask = FW_FAB_PARAMS_FIELD_PROVIDER;
+    params.provider = "bogus";
+    is(fw_fab_open(&params, &fab, &err), FW_ERR_FABRIC,
+       "unknown provider fails with FW_ERR_FABRIC");
+    diag("error: %s", err.text);
+    ok(strstr(err.text, "bogus") != NULL, "error names the provider");
+    ok(strstr(err.text, "usable providers") != NULL,
+       "error lists the usable providers");
+    if (tcp_usable_g)
+        ok(strstr(err.text, "tcp;ofi_rxm") != NULL,
+           "the list includes tcp;ofi_rxm");
+    ok(fab == (fw_fab_t *)&params, "fab_p untouched on failure");
+    params.provider = "efa";
+    is(fw_fab_select(&params, &choice, &err), FW_ERR_FABRIC,
+       "absent provider efa is not usable");
+    diag("error: %s", err.text);
+    ok(strstr(err.text, "usable providers") != NULL,
+       "its error lists the usable providers too");
+}
+
+/*---------------------------------------------------------------------------*/
+static void
+params_test_tcp(void)
+{
+    fw_fab_params_t params = {0};
+    fw_error_t err = {{0}};
+    fw_fab_choice_t choice;
+
+    params.field_mask = FW_FAB_PARAMS_FIELD_PROVIDER;
+    params.provider = "tcp";
+    is(fw_fab_select(&params, &choice, &err), FW_SUCCESS, "select tcp");
+    is_str(choice.provider, "tcp;ofi_rxm", "tcp means tcp;ofi_rxm");
+    is_str(choice.domain, "lo", "on the loopback domain");
+    params.provider = "tcp;ofi_rxm";
+    is(fw_fab_select(&params, &choice, &err), FW_SUCCESS,
+       "select the layered name");
+
+    setenv("FW_NIC", "bogus0", 1);
+    is(fw_fab_select(&params, &choice, &err), FW_ERR_FABRIC,
+       "FW_NIC naming no NIC fails");
+    diag("error: %s", err.text);
+    ok(strstr(err.text, "bogus0") != NULL && strstr(err.text, "lo") != NULL,
+       "error names the NIC and the usable domains");
+    setenv("FW_NIC", "eth0", 1);
+    is(fw_fab_select(&params, &choice, &err), FW_ERR_FABRIC,
+       "FW_NIC=eth0 does not pull tcp off the loopback address");
+    setenv("FW_NIC", "lo", 1);
+    is(fw_fab_select(&params, &choice, &err), FW_SUCCESS, "FW_NIC=lo works");
+    unsetenv("FW_NIC");
+    params.field_mask |= FW_FAB_PARAMS_FIELD_NIC;
+    params.nic = "nosuchnic";
+    is(fw_fab_select(&params, &choice, &err), FW_ERR_FABRIC,
+       "params.nic naming no NIC fails");
+    params.field_mask = FW_FAB_PARAMS_FIELD_PROVIDER |
+                        FW_FAB_PARAMS_FIELD_SRC_NODE;
+    params.src_node = "not-an-ip";
+    is(fw_fab_select(&params, &choice, &err), FW_ERR_BAD_PARAM,
+       "a src_node that is not an IP address is rejected");
+    params.src_node = "127.0.0.1";
+    is(fw_fab_select(&params, &choice, &err), FW_SUCCESS,
+       "src_node 127.0.0.1 works");
+    params.src_node = "203.0.113.9";
+    is(fw_fab_select(&params, &choice, &err), FW_ERR_FABRIC,
+       "a src_node no interface has fails");
+    diag("error: %s", err.text);
+}
+
+/*---------------------------------------------------------------------------*/
+static void
+params_test_env(void)
+{
+    fw_error_t err = {{0}};
+    fw_fab_choice_t choice;
+
+    is(fw_fab_select(NULL, &choice, &err), FW_SUCCESS, "automatic choice");
+    diag("automatic: %s on %s", choice.provider, choice.domain);
+    ok(strcmp(choice.provider, "shm") != 0, "automatic choice is not shm");
+    ok(strcmp(choice.domain, "eth0") != 0, "automatic choice avoids eth0");
+    if (shm_usable_g) {
+        setenv("FI_PROVIDER", "shm", 1);
+        is(fw_fab_select(NULL, &choice, &err), FW_SUCCESS,
+           "FI_PROVIDER=shm is honoured");
+        is_str(choice.provider, "shm", "shm chosen by FI_PROVIDER");
+        if (tcp_usable_g) {
+            setenv("FW_PROVIDER", "tcp", 1);
+            fw_fab_select(NULL, &choice, &err);
+            is_str(choice.provider, "tcp;ofi_rxm",
+                   "FW_PROVIDER overrides FI_PROVIDER");
+            unsetenv("FW_PROVIDER");
+        }
+        unsetenv("FI_PROVIDER");
+    }
+    setenv("FW_PROVIDER", "nope", 1);
+    is(fw_fab_select(NULL, &choice, &err), FW_ERR_FABRIC,
+       "FW_PROVIDER=nope fails");
+    unsetenv("FW_PROVIDER");
+}
+
+/*---------------------------------------------------------------------------*/
+int
+main(void)
+{
+    alarm(FAB_TEST_ALARM_S);
+    unsetenv("FW_PROVIDER");
+    unsetenv("FW_NIC");
+    unsetenv("FW_FAB_IFACE_ADDR");
+    unsetenv("FI_PROVIDER");
+    params_test_list();
+    params_test_bad();
+    if (tcp_usable_g)
+        params_test_tcp();
+    params_test_env();
+    return fw_test_done();
+}
