@@ -107,12 +107,65 @@ fwrun_source_addr(const char *host, char *out, size_t outlen, fw_error_t *err)
     return FW_SUCCESS;
 }
 
+/* Cores (not hardware threads) from sysfs: distinct package/core id
+ * pairs. Much cheaper than a topology load on fwrun's critical path;
+ * 0 if sysfs does not say. */
+static uint32_t
+fwrun_sysfs_cores(void)
+{
+    static uint64_t seen[4096];
+    char path[128];
+    long cpus = sysconf(_SC_NPROCESSORS_CONF), i;
+    uint32_t n = 0, k;
+    unsigned pkg, core;
+    FILE *f;
+
+    for (i = 0; i < cpus && i < 4096; i++) {
+        snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%ld/online",
+                 i);
+        f = fopen(path, "r");
+        if (f != NULL) {
+            int on = fgetc(f);
+
+            fclose(f);
+            if (on == '0')
+                continue;
+        }
+        snprintf(path, sizeof(path),
+                 "/sys/devices/system/cpu/cpu%ld/topology/core_id", i);
+        f = fopen(path, "r");
+        if (f == NULL || fscanf(f, "%u", &core) != 1) {
+            if (f != NULL)
+                fclose(f);
+            return 0;
+        }
+        fclose(f);
+        snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%ld/"
+                 "topology/physical_package_id", i);
+        f = fopen(path, "r");
+        if (f == NULL || fscanf(f, "%u", &pkg) != 1) {
+            if (f != NULL)
+                fclose(f);
+            return 0;
+        }
+        fclose(f);
+        for (k = 0; k < n; k++)
+            if (seen[k] == (((uint64_t)pkg << 32) | core))
+                break;
+        if (k == n)
+            seen[n++] = ((uint64_t)pkg << 32) | core;
+    }
+    return n;
+}
+
 static uint32_t
 fwrun_local_cores(void)
 {
     hwloc_topology_t topo;
-    int n = 0;
+    int n = (int)fwrun_sysfs_cores();
 
+    if (n > 0)
+        return (uint32_t)n;
     if (hwloc_topology_init(&topo) == 0) {
         hwloc_topology_set_io_types_filter(topo, HWLOC_TYPE_FILTER_KEEP_NONE);
         hwloc_topology_set_cache_types_filter(topo,

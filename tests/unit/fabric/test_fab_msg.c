@@ -182,12 +182,15 @@ msg_test_remote(fw_fab_t *fab, uint64_t peer, const char *prov)
            msg_roundtrip(fab, peer, out, in, MSG_BIG) == 0 &&
            memcmp(out, in, MSG_BIG) == 0,
        "blocking 256 KiB echo");
+    /* bounded in time too: a loaded host must not turn this into minutes */
     start = fw_time_ns();
-    for (i = 0; out != NULL && in != NULL && i < MSG_LAT_ITERS; i++)
+    for (i = 0; out != NULL && in != NULL && i < MSG_LAT_ITERS &&
+                fab_test_elapsed_ms(start) < 2000;
+         i++)
         fails += msg_roundtrip(fab, peer, out, in, 8) != 0;
-    is(fails, 0, "%d ping-pongs succeed", MSG_LAT_ITERS);
-    diag("latency: %s 8-byte tagged ping-pong round trip %.2f us", prov,
-         fab_test_elapsed_ms(start) * 1000.0 / MSG_LAT_ITERS);
+    is(fails, 0, "%zu ping-pongs succeed", i);
+    diag("latency: %s 8-byte tagged ping-pong round trip %.2f us over %zu",
+         prov, fab_test_elapsed_ms(start) * 1000.0 / (double)(i ? i : 1), i);
 
     memset(trunc, 'T', sizeof(trunc));
     is(fw_fab_tsend(fab, peer, TAG_TRUNC_ARM, "", 0, 5000), FW_SUCCESS,
