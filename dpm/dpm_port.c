@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Port names: printable, at most FW_DPM_PORT_MAX bytes with the NUL, and
+ * strictly parsed (see dpm.h). Example:
+ *   fw1:tcp;ofi_rxm:0200a3d27f000001...:9f86d081884c7d65:fw1234.ab12
+ */
+#include "dpm/dpm.h"
+#include "common/util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int
+fw_dpm_port_field_ok(const char *s, size_t max)
+{
+    size_t n = strnlen(s, max);
+
+    if (n == 0 || n >= max || strchr(s, ':') != NULL)
+        return 0;
+    for (; *s != '\0'; s++)
+        if (*s <= ' ' || *s > '~')
+            return 0;
+    return 1;
+}
+
+fw_status_t
+fw_dpm_port_format(const fw_dpm_port_desc_t *d, char out[FW_DPM_PORT_MAX])
+{
+    char hex[2 * FW_DPM_ADDR_MAX + 1], tmp[FW_DPM_PORT_MAX + 64];
+    int n;
+
+    if (d == NULL || out == NULL || d->addr_len == 0 ||
+        d->addr_len > FW_DPM_ADDR_MAX ||
+        !fw_dpm_port_field_ok(d->provider, sizeof(d->provider)) ||
+        !fw_dpm_port_field_ok(d->jobid, sizeof(d->jobid)))
+        return FW_ERR_BAD_PARAM;
+    fw_hex_encode(d->addr, d->addr_len, hex);
+    n = snprintf(tmp, sizeof(tmp), "fw%d:%s:%s:%016llx:%s",
+                 FW_DPM_PORT_VERSION, d->provider, hex,
+                 (unsigned long long)d->nonce, d->jobid);
+    if (n < 0 || n >= FW_DPM_PORT_MAX)
+        return FW_ERR_TOO_BIG;
+    memcpy(out, tmp, (size_t)n + 1);
+    return FW_SUCCESS;
+}
+
+/* Copy the next ':'-terminated field (or the rest) of *p into out. */
+static int
+fw_dpm_port_next(const char **p, char *out, size_t max, int last)
+{
+    const char *end = last ? *p + strlen(*p) : strchr(*p, ':');
+    size_t n;
+
+    if (end == NULL)
+        return -1;
+    n = (size_t)(end - *p);
+    if (n == 0 || n >= max)
+        return -1;
+    memcpy(out, *p, n);
+    out[n] = '\0';
+    *p = last ? end : end + 1;
+    return 0;
+}
+
+fw_status_t
+fw_dpm_port_parse(const char *name, fw_dpm_port_desc_t *d)
+{
+    char ver[8], hex[2 * FW_DPM_ADDR_MAX + 1], nonce[17];
+    fw_dpm_port_desc_t tmp;
+    const char *p = name;
+    size_t hl;
+
+    if (name == NULL || d == NULL ||
+        strnlen(name, FW_DPM_PORT_MAX) >= FW_DPM_PORT_MAX)
+        return FW_ERR_PORT;
+    memset(&tmp, 0, sizeof(tmp));
+    if (fw_dpm_port_next(&p, ver, sizeof(ver), 0) != 0 ||
+        strcmp(ver, "fw1") != 0 ||
+        fw_dpm_port_next(&p, tmp.provider, sizeof(tmp.provider), 0) != 0 ||
+        fw_dpm_port_next(&p, hex, sizeof(hex), 0) != 0 ||
+        fw_dpm_port_next(&p, nonce, sizeof(nonce), 0) != 0 ||
+        fw_dpm_port_next(&p, tmp.jobid, sizeof(tmp.jobid), 1) != 0)
+        return FW_ERR_PORT;
+    hl = strlen(hex);
+    if (hl % 2 != 0 || strlen(nonce) != 16 ||
+        !fw_dpm_port_field_ok(tmp.jobid, sizeof(tmp.jobid)) ||
+        !fw_dpm_port_field_ok(tmp.provider, sizeof(tmp.provider)) ||
+        fw_hex_decode(hex, tmp.addr, hl / 2) != FW_SUCCESS)
+        return FW_ERR_PORT;
+    tmp.addr_len = hl / 2;
+    {
+        uint8_t nb[8];
+        int i;
+
+        if (fw_hex_decode(nonce, nb, 8) != FW_SUCCESS)
+            return FW_ERR_PORT;
+        for (i = 0; i < 8; i++)
+            tmp.nonce = (tmp.nonce << 8) | nb[i];
+    }
+    *d = tmp;
+    return FW_SUCCESS;
+}
