@@ -29,6 +29,8 @@ extern "C" {
 
 /* Longest provider, domain or NIC name kept (with NUL). */
 #define FW_FAB_NAME_MAX 64
+/* Prefix of the shm provider's region names (/dev/shm/<prefix><pid>_*) */
+#define FW_FAB_SHM_PREFIX "fabwire-"
 /* Longest endpoint address accepted by fw_fab_av_insert(). */
 #define FW_FAB_ADDR_MAX 256
 /* Longest FI_MR_RAW key carried by an fw_fab_rkey_t. */

@@ -13,7 +13,9 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <rdma/fi_cm.h>
 #include <rdma/fi_endpoint.h>
@@ -100,6 +102,29 @@ fw_fab_ep_av_open(fw_fab_t *fab, fw_error_t *err)
 }
 
 /*---------------------------------------------------------------------------*/
+/*
+ * shm names its region "<pid>:<domain>:<ep>" by default; a region left in
+ * /dev/shm by a SIGKILLed process whose pid came back makes fi_enable
+ * fail with EBUSY (libfabric 1.17). Give string-addressed endpoints a
+ * name of their own: FW_FAB_SHM_PREFIX<pid>_<random>, which also lets the
+ * daemon remove what its killed ranks left.
+ */
+static int
+fw_fab_ep_name_shm(fw_fab_t *fab)
+{
+    char name[64];
+    uint32_t rnd = 0;
+
+    if (fab->info->addr_format != FI_ADDR_STR)
+        return 0;
+    if (fw_random_bytes(&rnd, sizeof(rnd)) != FW_SUCCESS)
+        return -FI_EIO;
+    snprintf(name, sizeof(name), "%s%d_%08x", FW_FAB_SHM_PREFIX,
+             (int)getpid(), rnd);
+    return fi_setname(&fab->ep->fid, name, strlen(name) + 1);
+}
+
+/*---------------------------------------------------------------------------*/
 /* Endpoint: create, bind AV and CQ, enable, read back its address. */
 static fw_status_t
 fw_fab_ep_open(fw_fab_t *fab, fw_error_t *err)
@@ -118,6 +143,10 @@ fw_fab_ep_open(fw_fab_t *fab, fw_error_t *err)
         goto err_close_ep;
     what = "fi_ep_bind cq";
     ret = fi_ep_bind(fab->ep, &fab->cq->fid, FI_TRANSMIT | FI_RECV);
+    if (ret != 0)
+        goto err_close_ep;
+    what = "fi_setname";
+    ret = fw_fab_ep_name_shm(fab);
     if (ret != 0)
         goto err_close_ep;
     what = "fi_enable";

@@ -546,6 +546,9 @@ fw_fab_info_select(const fw_fab_params_t *params, fw_fab_sel_t *sel_p,
     const char *nic = NULL;
     fw_status_t status;
 
+    status = fw_fab_dl_load(err);
+    if (status != FW_SUCCESS)
+        return status;
     status = fw_fab_info_choose_prov(params, &prov, &list, err);
     if (status == FW_ERR_FABRIC) {
         fw_fab_info_usable_text(params, usable, sizeof(usable));
@@ -695,6 +698,9 @@ fw_fab_prov_list(const fw_fab_params_t *params, fw_fab_prov_info_t **list_p,
         fw_errprintf(err, "provider list: no output given");
         return FW_ERR_BAD_PARAM;
     }
+    status = fw_fab_dl_load(err);
+    if (status != FW_SUCCESS)
+        return status;
     for (i = 0; i < FW_FAB_PROV_COUNT; i++) {
         const fw_fab_prov_t *prov = &fw_fab_prov_table_g[i];
         struct fi_info *list = NULL;

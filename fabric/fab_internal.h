@@ -17,6 +17,35 @@ extern "C" {
 #endif
 
 /*****************/
+/* libfabric, loaded at first use (fab_dl.c) */
+/*****************/
+
+typedef struct fw_fab_dl {
+    void *handle;
+    int (*getinfo)(uint32_t, const char *, const char *, uint64_t,
+                   const struct fi_info *, struct fi_info **);
+    void (*freeinfo)(struct fi_info *);
+    struct fi_info *(*dupinfo)(const struct fi_info *);
+    int (*fabric)(struct fi_fabric_attr *, struct fid_fabric **, void *);
+    const char *(*strerror)(int);
+} fw_fab_dl_t;
+
+extern fw_fab_dl_t fw_fab_dl_g;
+
+/* dlopen libfabric.so.1 once; FW_ERR_FABRIC with err set if missing. */
+fw_status_t fw_fab_dl_load(fw_error_t *err);
+const char *fw_fab_dl_strerror(int errnum);
+
+/* The five real libfabric symbols go through the loaded table; every
+ * other call is an inline through the objects' ops. */
+#define fi_getinfo(...) fw_fab_dl_g.getinfo(__VA_ARGS__)
+#define fi_freeinfo(info) fw_fab_dl_g.freeinfo(info)
+#define fi_dupinfo(info) fw_fab_dl_g.dupinfo(info)
+#define fi_allocinfo() fw_fab_dl_g.dupinfo(NULL)
+#define fi_fabric(...) fw_fab_dl_g.fabric(__VA_ARGS__)
+#define fi_strerror(e) fw_fab_dl_strerror(e)
+
+/*****************/
 /* Private Macros */
 /*****************/
 

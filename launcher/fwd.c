@@ -96,8 +96,12 @@ fwd_maybe_exit(fwd_t *d)
 static void
 fwd_shutdown(fwd_t *d, int sig)
 {
-    if (!d->shutting_down)
+    if (!d->shutting_down) {
         FW_LOG_DEBUG("launch", "daemon %u: shutting down", d->id);
+        /* our subtree goes with us, now, not one timeout per level */
+        fw_launch_tree_send(&d->tree, FW_LAUNCH_MSG_SHUTDOWN,
+                            FW_OOB_ID_BCAST, NULL, 0);
+    }
     d->shutting_down = 1;
     fwd_procs_kill(d, sig);
     fwd_maybe_exit(d);
@@ -481,8 +485,8 @@ fwd_cleanup(fwd_t *d)
     uint32_t i;
 
     fwd_procs_kill(d, SIGKILL);
+    fwd_modex_cleanup(d); /* closes the fabric before the shm sweep */
     fwd_procs_cleanup(d);
-    fwd_modex_cleanup(d);
     fw_launch_tree_cleanup(&d->tree);
     for (i = 0; d->child_pids != NULL && i < d->tree.nchildren; i++)
         if (d->child_pids[i] > 0)

@@ -25,6 +25,9 @@ typedef struct fwd_proc {
     size_t olen[3];
     struct fwd *d;
     fw_oob_conn_t *conn; /* the rank's client library, after HELLO */
+    int hello;           /* it used libfabwire (may own shm regions) */
+    int unfinalized;     /* disconnected without fw_finalize */
+    pid_t started_pid;   /* pid, kept after the rank is reaped */
 } fwd_proc_t;
 
 typedef struct fwd {
@@ -74,6 +77,7 @@ void fwd_procs_kill(fwd_t *d, int sig);
 void fwd_procs_teardown(fwd_t *d);
 void fwd_procs_stdin(fwd_t *d, const void *data, size_t len);
 void fwd_procs_cleanup(fwd_t *d);
+void fwd_shm_sweep(pid_t pid);
 
 /* fwd_modex.c */
 fw_status_t fwd_modex_setup(fwd_t *d, int node);

@@ -206,6 +206,8 @@ fwd_modex_hello(fwd_t *d, fw_oob_conn_t *c, const void *p, size_t len)
         v[0] = (uint32_t)-FW_ERR_PROTO;
     else
         pr->conn = c;
+    if (pr != NULL)
+        pr->hello = 1;
     for (i = 0; i < 12; i++)
         reply[i] = (uint8_t)(v[i / 4] >> (24 - 8 * (i % 4)));
     if (fw_oob_send(c, FW_MODEX_MSG_HELLO_ACK, 0, rank, reply,
@@ -241,17 +243,13 @@ fwd_modex_proc_closed(fwd_t *d, fw_oob_conn_t *c)
 {
     uint32_t rank = fw_oob_conn_peer_id(c);
     fwd_proc_t *pr = fwd_modex_proc(d, rank);
-    char text[384];
 
     if (pr == NULL || pr->conn != c)
         return;
     pr->conn = NULL;
-    if (d->shutting_down || fw_modex_server_finalized(d->modex, rank))
-        return;
-    /* as with MPI: leaving without fw_finalize aborts the job */
-    snprintf(text, sizeof(text), "rank %u on host %s left without calling "
-             "fw_finalize; aborting the job", rank, d->hostname);
-    fwd_send_fail(d, rank, FW_LAUNCH_FAIL_ABORT, text);
+    /* judged when the rank exits: a crash reports its own status */
+    if (!fw_modex_server_finalized(d->modex, rank))
+        pr->unfinalized = 1;
 }
 
 void

@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <hwloc.h>
 #include <limits.h>
 #include <signal.h>
@@ -328,6 +329,7 @@ fwd_proc_start_one(fwd_t *d, fwd_proc_t *p, fw_launch_proc_spec_t *spec,
         return rc;
     }
     d->nlive++;
+    p->started_pid = p->pid;
     return fwd_proc_watch(d, p);
 }
 
@@ -431,6 +433,33 @@ fwd_start_ranks(fwd_t *d, int node, char (*paths)[PATH_MAX], fwd_bind_t *b)
     return rc;
 }
 
+/* After a failed launch: ranks never started are done, status 127. */
+static void
+fwd_report_unstarted(fwd_t *d)
+{
+    uint32_t i, n = 0;
+    fw_buf_t b;
+
+    fw_buf_init(&b);
+    fw_buf_put_u32(&b, 0);
+    for (i = 0; i < d->nprocs; i++) {
+        if (d->procs[i].started_pid != 0)
+            continue;
+        fw_buf_put_u32(&b, d->procs[i].rank);
+        fw_buf_put_u32(&b, 127);
+        n++;
+    }
+    if (n > 0 && fw_buf_status(&b) == FW_SUCCESS) {
+        b.data[0] = (uint8_t)(n >> 24);
+        b.data[1] = (uint8_t)(n >> 16);
+        b.data[2] = (uint8_t)(n >> 8);
+        b.data[3] = (uint8_t)n;
+        fw_launch_tree_send(&d->tree, FW_LAUNCH_MSG_EXITS, FW_OOB_ID_ROOT,
+                            b.data, b.len);
+    }
+    fw_buf_cleanup(&b);
+}
+
 fw_status_t
 fwd_procs_launch(fwd_t *d)
 {
@@ -479,6 +508,8 @@ fwd_procs_launch(fwd_t *d)
     free(paths);
     if (d->stdin_fd == -2)
         d->stdin_fd = -1;
+    if (rc != FW_SUCCESS)
+        fwd_report_unstarted(d);
     return rc;
 }
 
@@ -486,14 +517,28 @@ fwd_procs_launch(fwd_t *d)
 /* Stdin        */
 /****************/
 
+/* Credit for fwrun's stdin reader: bytes taken by rank 0, or dropped. */
+static void
+fwd_stdin_ack(fwd_t *d, uint32_t n)
+{
+    uint8_t b[4] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8),
+                    (uint8_t)n};
+
+    fw_launch_tree_send(&d->tree, FW_LAUNCH_MSG_STDIN_ACK, FW_OOB_ID_ROOT, b,
+                        sizeof(b));
+}
+
 static void
 fwd_stdin_close(fwd_t *d)
 {
     if (d->stdin_ev != NULL)
         event_free(d->stdin_ev);
     d->stdin_ev = NULL;
-    if (d->stdin_buf != NULL)
+    if (d->stdin_buf != NULL) {
+        if (evbuffer_get_length(d->stdin_buf) > 0)
+            fwd_stdin_ack(d, (uint32_t)evbuffer_get_length(d->stdin_buf));
         evbuffer_free(d->stdin_buf);
+    }
     d->stdin_buf = NULL;
     if (d->stdin_fd >= 0)
         close(d->stdin_fd);
@@ -505,6 +550,9 @@ fwd_stdin_cb(evutil_socket_t fd, short what, void *arg)
 {
     fwd_t *d = arg;
     int n = evbuffer_write(d->stdin_buf, fd);
+
+    if (n > 0)
+        fwd_stdin_ack(d, (uint32_t)n);
 
     if (n < 0 && errno != EAGAIN && errno != EINTR) {
         /* rank 0 closed its stdin: drop the rest, as a shell pipe would */
@@ -520,8 +568,11 @@ fwd_stdin_cb(evutil_socket_t fd, short what, void *arg)
 void
 fwd_procs_stdin(fwd_t *d, const void *data, size_t len)
 {
-    if (d->stdin_fd < 0)
+    if (d->stdin_fd < 0) {
+        if (len > 0)
+            fwd_stdin_ack(d, (uint32_t)len); /* dropped: rank 0 is gone */
         return;
+    }
     if (d->stdin_buf == NULL) {
         d->stdin_buf = evbuffer_new();
         d->stdin_ev = event_new(d->base, d->stdin_fd, EV_WRITE, fwd_stdin_cb,
@@ -583,6 +634,37 @@ fwd_child_daemon_exit(fwd_t *d, pid_t pid, int st)
     }
 }
 
+/* Remove shm provider regions a dead rank could not (SIGKILL). Only
+ * after our own endpoint is closed: libfabric 1.17's shm may look a
+ * peer's region up again by name and crashes if it is gone. */
+void
+fwd_shm_sweep(pid_t pid)
+{
+    char pattern[128];
+    glob_t g;
+    size_t i;
+
+    snprintf(pattern, sizeof(pattern), "/dev/shm/%s%d_*", FW_FAB_SHM_PREFIX,
+             (int)pid);
+    if (glob(pattern, 0, NULL, &g) != 0)
+        return;
+    for (i = 0; i < g.gl_pathc; i++)
+        if (unlink(g.gl_pathv[i]) != 0)
+            FW_LOG_DEBUG("launch", "%s: unlink: %m", g.gl_pathv[i]);
+    globfree(&g);
+}
+
+/* As with MPI: exiting 0 without fw_finalize aborts the job. */
+static void
+fwd_abort_unfinalized(fwd_t *d, fwd_proc_t *p)
+{
+    char text[384];
+
+    snprintf(text, sizeof(text), "rank %u on host %s exited without "
+             "calling fw_finalize; aborting the job", p->rank, d->hostname);
+    fwd_send_fail(d, p->rank, FW_LAUNCH_FAIL_ABORT, text);
+}
+
 void
 fwd_procs_reap(fwd_t *d)
 {
@@ -607,6 +689,8 @@ fwd_procs_reap(fwd_t *d)
             fwd_iof_close(p, 2);
         fwd_iof_flush(p, 1);
         fwd_iof_flush(p, 2);
+        if (p->unfinalized && st == 0 && !d->shutting_down)
+            fwd_abort_unfinalized(d, p);
         p->pid = 0;
         d->nlive--;
         fw_buf_put_u32(&b, p->rank);
@@ -669,6 +753,8 @@ fwd_procs_cleanup(fwd_t *d)
     for (i = 0; i < d->nprocs; i++) {
         fwd_proc_t *p = &d->procs[i];
 
+        if (p->hello)
+            fwd_shm_sweep(p->started_pid);
         if (p->out_ev != NULL)
             event_free(p->out_ev);
         if (p->err_ev != NULL)

@@ -36,6 +36,9 @@ static void fwrun_child_closed(fw_oob_conn_t *c, fw_status_t why, void *arg);
 static const struct fw_oob_conn_ops fwrun_child_ops = {
     fwrun_child_opened, fwrun_child_msg, fwrun_child_closed};
 
+/* stdin bytes in flight to rank 0 before fwrun stops reading */
+#define FWRUN_STDIN_WINDOW (1u << 20)
+
 static const char *const fwrun_state_names[] = {"starting", "running",
                                                 "teardown", "shutdown"};
 
@@ -301,8 +304,10 @@ fwrun_on_exits(fwrun_t *r, const void *p, size_t len)
     for (i = 0; i < n && !rb.err; i++) {
         rank = fw_rbuf_get_u32(&rb);
         st = fw_rbuf_get_u32(&rb);
-        if (rb.err || rank >= r->job.nprocs || r->rank_done[rank])
+        if (rb.err || rank >= r->job.nprocs)
             break;
+        if (r->rank_done[rank])
+            continue;
         code = st >= FW_LAUNCH_STATUS_SIGNALED
                    ? 128 + (int)(st - FW_LAUNCH_STATUS_SIGNALED) : (int)st;
         if (code != 0 && r->state == FWRUN_RUNNING && !r->failed) {
@@ -397,6 +402,8 @@ fwrun_on_iof(fwrun_t *r, const void *p, size_t len)
     }
 }
 
+static void fwrun_on_stdin_ack(fwrun_t *r, const void *p, size_t len);
+
 static void
 fwrun_handle(fwrun_t *r, const fw_oob_hdr_t *h, const void *p)
 {
@@ -412,6 +419,9 @@ fwrun_handle(fwrun_t *r, const fw_oob_hdr_t *h, const void *p)
         break;
     case FW_LAUNCH_MSG_IOF:
         fwrun_on_iof(r, p, h->len);
+        break;
+    case FW_LAUNCH_MSG_STDIN_ACK:
+        fwrun_on_stdin_ack(r, p, h->len);
         break;
     case FW_MODEX_MSG_FENCE_UP:
         if (r->modex == NULL ||
@@ -628,10 +638,38 @@ fwrun_stdin_cb(evutil_socket_t fd, short what, void *arg)
     fw_launch_tree_send(&r->tree, FW_LAUNCH_MSG_STDIN,
                         r->job.hosts[r->job.rank_node[0]].daemon_id, buf,
                         (size_t)n + 4);
-    if (n == 0)
+    r->stdin_unacked += (uint64_t)n;
+    if (n == 0) {
+        r->stdin_eof = 1;
         event_del(r->stdin_ev);
-    else if (r->stdin_file)
+    } else if (r->stdin_unacked >= FWRUN_STDIN_WINDOW) {
+        /* rank 0 is not keeping up: stop reading until it does */
+        r->stdin_paused = 1;
+        event_del(r->stdin_ev);
+    } else if (r->stdin_file) {
         event_active(r->stdin_ev, EV_READ, 0); /* files are always ready */
+    }
+}
+
+static void
+fwrun_on_stdin_ack(fwrun_t *r, const void *p, size_t len)
+{
+    fw_rbuf_t rb;
+    uint32_t n;
+
+    fw_rbuf_init(&rb, p, len);
+    n = fw_rbuf_get_u32(&rb);
+    if (rb.err)
+        return;
+    r->stdin_unacked = n > r->stdin_unacked ? 0 : r->stdin_unacked - n;
+    if (r->stdin_paused && !r->stdin_eof &&
+        r->stdin_unacked < FWRUN_STDIN_WINDOW / 2) {
+        r->stdin_paused = 0;
+        if (r->stdin_file)
+            event_active(r->stdin_ev, EV_READ, 0);
+        else
+            event_add(r->stdin_ev, NULL);
+    }
 }
 
 /****************/

@@ -67,6 +67,9 @@ typedef struct fwrun {
     struct event *stdin_ev;
     fw_modex_server_t *modex;  /* fence root when there are 2+ daemons */
     int stdin_file;            /* stdin cannot be polled */
+    uint64_t stdin_unacked;    /* sent to rank 0's daemon, not yet taken */
+    int stdin_paused;
+    int stdin_eof;
 } fwrun_t;
 
 /* fwrun_cli.c: FW_SUCCESS, or FW_ERR_PARSE with err set; 1 = help/version

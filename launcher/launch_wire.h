@@ -18,6 +18,8 @@
  *  KILL      root -> all (bcast)  u32 signal (0 = TERM, then KILL later)
  *  SIGNAL    root -> all (bcast)  u32 signal to forward to every rank
  *  SHUTDOWN  root -> all (bcast)  (empty): exit once children are gone
+ *  STDIN_ACK daemon -> root       u32 bytes of STDIN written (or dropped):
+ *                                 fwrun keeps at most 1 MiB unacknowledged
  *
  * A rank's status is encoded as exit code (0-255) or 256 + signal number.
  */
@@ -41,7 +43,8 @@ typedef enum fw_launch_msg_type {
     FW_LAUNCH_MSG_STDIN = 22,
     FW_LAUNCH_MSG_KILL = 23,
     FW_LAUNCH_MSG_SIGNAL = 24,
-    FW_LAUNCH_MSG_SHUTDOWN = 25
+    FW_LAUNCH_MSG_SHUTDOWN = 25,
+    FW_LAUNCH_MSG_STDIN_ACK = 26
 } fw_launch_msg_type_t;
 
 /* FAIL: what failed */

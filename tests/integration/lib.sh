@@ -17,6 +17,8 @@
 #   fw_run ...           fw_start + fw_finish
 #   fw_wait_lines PATTERN N [SECS]  wait until R_OUT has N matching lines
 #   t_done               the summary line and the exit status
+#   fw_lib_budget SECS   SIGTERM the script after SECS (FW_T_BUDGET)
+#   fw_lib_cleanup       for the EXIT trap: kill what is left, remove $T
 #
 # Every rank of every job runs from $T (scripts, and $T/sleep, a link to
 # sleep), so that "a process whose command line holds $T" is exactly "a
@@ -39,8 +41,39 @@ t_fail=0
 t_skip=0
 r_n=0          # jobs started
 t_started=()   # every fwrun pid we started, for the exit trap
+
+# Start time of pid $1 (clock ticks since boot), to tell a reused pid.
+fw_pid_start() {
+    local stat
+
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }
+    # shellcheck disable=SC2086 # fields
+    set -- $stat
+    echo "${20}"
+}
+
+# Remove what runs killed outright (SIGKILL, ctest timeout) left: the
+# processes of a /tmp/fwt.* directory whose owner is gone, then the
+# directory. Ours have an "owner" file with "pid start".
+fw_lib_gc() {
+    local d owner start pids
+
+    for d in /tmp/fwt.*; do
+        [ -f "$d/owner" ] || continue
+        read -r owner start <"$d/owner"
+        [ "$(fw_pid_start "$owner")" = "$start" ] && continue
+        pids=$(pgrep -f -- "$d/")
+        # shellcheck disable=SC2086 # one pid per word
+        [ -n "$pids" ] && kill -KILL $pids 2>/dev/null
+        rm -rf "$d"
+    done
+}
+fw_lib_gc
+
 T=$(mktemp -d /tmp/fwt.XXXXXXXX)
 chmod 755 "$T"
+echo "$$ $(fw_pid_start $$)" >"$T/owner"
 ln -s "$(command -v sleep)" "$T/sleep"
 
 t_ok() {
@@ -152,13 +185,15 @@ fw_gone() {
 # SIGKILL what fw_leftovers lists (by pid) and wait for it, so that the
 # next case starts clean.
 fw_reap_leftovers() {
-    local jobpat=$1 i pids
+    local jobpat=$1 pids t0
 
-    for ((i = 0; i < 40; i++)); do
+    t0=$(t_now_ms)
+    while :; do
         pids=$(fw_leftovers "$jobpat" | awk '{print $1}')
         [ -z "$pids" ] && return 0
         # shellcheck disable=SC2086 # one pid per word
         kill -KILL $pids 2>/dev/null
+        [ $(($(t_now_ms) - t0)) -ge 3000 ] && break
         sleep 0.05
     done
     diag "could not kill: $pids"
@@ -344,16 +379,41 @@ fw_daemon_pid() {
     pgrep -f -- "fwd --id $1 --parent .* --jobid fw$R_PID\\." | head -n 1
 }
 
+# Stop the whole script (SIGTERM: its traps clean up) after SECS, so
+# that it ends before ctest's TIMEOUT would kill it outright.
+fw_lib_budget() {
+    local secs=${FW_T_BUDGET:-$1} self=$$
+
+    (
+        trap 'exit 0' TERM
+        sleep "$secs" &
+        wait $!
+        echo "not ok - time budget of $secs s used up; stopping"
+        kill -TERM "$self"
+    ) &
+    FW_T_WATCHDOG=$!
+}
+FW_T_WATCHDOG=""
+
 # Exit trap: stop what is still running, remove $T. Scripts that create
 # more (namespaces) call this from their own trap.
 fw_lib_cleanup() {
     local p
 
+    if [ -n "$FW_T_WATCHDOG" ]; then
+        p=$(pgrep -P "$FW_T_WATCHDOG")
+        # shellcheck disable=SC2086 # one pid per word
+        kill $p "$FW_T_WATCHDOG" 2>/dev/null
+    fi
+
     for p in "${t_started[@]}"; do
         kill -KILL "$p" 2>/dev/null
-        fw_reap_leftovers "--jobid fw$p\\." >/dev/null
     done
-    fw_reap_leftovers "" >/dev/null
+    # daemons of the jobs still running, ranks, anything in a test host
+    p=""
+    [ "${#t_started[@]}" -gt 0 ] &&
+        p=$(printf -- '--jobid fw%s\\.|' "${t_started[@]}")
+    fw_reap_leftovers "${p%|}" >/dev/null
     rm -rf "$T"
 }
 

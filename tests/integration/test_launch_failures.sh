@@ -14,6 +14,7 @@ set -u
 trap fw_lib_cleanup EXIT
 trap 'exit 1' INT TERM HUP
 fw_lib_check_build
+fw_lib_budget 90
 
 # stderr of the job has every fixed string given
 err_has() {

@@ -12,6 +12,7 @@ set -u
 trap fw_lib_cleanup EXIT
 trap 'exit 1' INT TERM HUP
 fw_lib_check_build
+fw_lib_budget 90
 
 # want file: ranks FIRST..LAST-1 on node 0 of a single host of N ranks
 want_local() {

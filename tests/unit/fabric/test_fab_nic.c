@@ -96,6 +96,8 @@ main(void)
     fw_error_t err = {{0}};
 
     alarm(FAB_TEST_ALARM_S);
+    if (fw_fab_dl_load(&err) != FW_SUCCESS)
+        skip_all("libfabric.so.1 cannot be loaded");
     if (!nic_find_pci(ifname, sizeof(ifname), &near))
         skip_all("no PCI network device known to hwloc");
     diag("using %s at pci %04x:%02x:%02x.%x", ifname, near.domain_id,

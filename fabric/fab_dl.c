@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * libfabric is loaded with dlopen() the first time a fabric is needed,
+ * not linked. Debian's libfabric.so.1 pulls in libpsm2 and
+ * libinfinipath, whose load-time constructors calibrate a clock with ~190
+ * usleep() calls: 25 ms per process on an idle machine, up to a second
+ * under load. Linking it would charge that to fwrun, every fwd and every
+ * rank, although single-host jobs never touch the fabric.
+ * Only five libfabric entry points are real symbols; the rest of the API
+ * is inline calls through the objects' ops tables.
+ */
+#include "fabric/fab_internal.h"
+#include "common/log.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <string.h>
+
+fw_fab_dl_t fw_fab_dl_g;
+
+static pthread_mutex_t fw_fab_dl_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int
+fw_fab_dl_sym(void *h, const char *name, void **fn_p, fw_error_t *err)
+{
+    *fn_p = dlsym(h, name);
+    if (*fn_p == NULL) {
+        fw_errprintf(err, "libfabric: no symbol %s: %s", name, dlerror());
+        return -1;
+    }
+    return 0;
+}
+
+fw_status_t
+fw_fab_dl_load(fw_error_t *err)
+{
+    fw_fab_dl_t dl;
+    fw_status_t status = FW_SUCCESS;
+    void *h;
+
+    pthread_mutex_lock(&fw_fab_dl_lock);
+    if (fw_fab_dl_g.handle != NULL)
+        goto out_unlock;
+    memset(&dl, 0, sizeof(dl));
+    h = dlopen("libfabric.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (h == NULL) {
+        fw_errprintf(err, "cannot load libfabric.so.1: %s", dlerror());
+        status = FW_ERR_FABRIC;
+        goto out_unlock;
+    }
+    if (fw_fab_dl_sym(h, "fi_getinfo", (void **)&dl.getinfo, err) != 0 ||
+        fw_fab_dl_sym(h, "fi_freeinfo", (void **)&dl.freeinfo, err) != 0 ||
+        fw_fab_dl_sym(h, "fi_dupinfo", (void **)&dl.dupinfo, err) != 0 ||
+        fw_fab_dl_sym(h, "fi_fabric", (void **)&dl.fabric, err) != 0 ||
+        fw_fab_dl_sym(h, "fi_strerror", (void **)&dl.strerror, err) != 0) {
+        dlclose(h);
+        status = FW_ERR_FABRIC;
+        goto out_unlock;
+    }
+    dl.handle = h;
+    fw_fab_dl_g = dl;
+    FW_LOG_DEBUG("fab", "libfabric loaded");
+out_unlock:
+    pthread_mutex_unlock(&fw_fab_dl_lock);
+    return status;
+}
+
+const char *
+fw_fab_dl_strerror(int errnum)
+{
+    /* before the load there is no fabric error to describe */
+    return fw_fab_dl_g.strerror != NULL ? fw_fab_dl_g.strerror(errnum)
+                                        : "libfabric not loaded";
+}
