@@ -14,6 +14,9 @@ HOSTS=${3:-0}
 MODE=${4:-onesided}
 BLD=${FW_BUILD_DIR:?}
 SRC=${FW_SOURCE_DIR:?}
+case "$N$HOSTS" in
+*[!0-9]*) echo "usage: test_modex.sh N [PROVIDER] [HOSTS] [MODE]" >&2; exit 2 ;;
+esac
 PFX=fwm$$
 PFX=${PFX:0:8}
 out=$(mktemp)
