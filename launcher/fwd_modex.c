@@ -151,11 +151,33 @@ fwd_modex_mode(void)
     return FW_MODEX_MODE_ONESIDED;
 }
 
+/* The fabric is opened at the first fence a local rank enters: jobs
+ * that never fence (and single-host jobs) never pay for libfabric. */
+static int
+fwd_modex_needs_fabric(const fwd_t *d)
+{
+    return d->job.nhosts > 1 ||
+           strcmp(fw_param_get_str("FW_MODEX_LOCAL"), "fabric") == 0;
+}
+
+static fw_status_t
+fwd_modex_fabric_start(fwd_t *d)
+{
+    fw_modex_peer_t peer;
+    fw_status_t rc;
+
+    memset(&peer, 0, sizeof(peer));
+    rc = fwd_modex_fabric(d, &peer);
+    if (rc == FW_SUCCESS)
+        rc = fw_modex_server_set_peer(d->modex, fw_modex_seg_self(d->seg),
+                                      &peer);
+    return rc;
+}
+
 fw_status_t
 fwd_modex_setup(fwd_t *d, int node)
 {
     fw_modex_server_params_t sp;
-    fw_modex_peer_t peer;
     uint32_t i, nlocal = d->job.hosts[node].nprocs, *ranks;
     fw_status_t rc;
 
@@ -163,14 +185,6 @@ fwd_modex_setup(fwd_t *d, int node)
                              nlocal, d->job.rank_node, &d->seg);
     if (rc != FW_SUCCESS)
         return rc;
-    memset(&peer, 0, sizeof(peer));
-    /* one host: every card is read from the segment, no fabric needed */
-    if (d->job.nhosts > 1 ||
-        strcmp(fw_param_get_str("FW_MODEX_LOCAL"), "fabric") == 0) {
-        rc = fwd_modex_fabric(d, &peer);
-        if (rc != FW_SUCCESS)
-            return rc;
-    }
     ranks = calloc(nlocal + 1, sizeof(*ranks));
     if (ranks == NULL)
         return FW_ERR_NO_MEM;
@@ -183,7 +197,6 @@ fwd_modex_setup(fwd_t *d, int node)
     sp.is_root = d->tree.n == 2; /* the only daemon: no one above */
     sp.seg = d->seg;
     sp.self_node = (uint32_t)node;
-    sp.self_peer = d->fab != NULL ? &peer : NULL;
     sp.mode = fwd_modex_mode();
     fw_modex_seg_mode_set(d->seg, sp.mode);
     rc = fw_modex_server_create(&sp, &fwd_modex_ops, d, &d->modex);
@@ -227,6 +240,13 @@ fwd_modex_proc_msg(fwd_t *d, fw_oob_conn_t *c, const fw_oob_hdr_t *h,
         return;
     }
     pr = fwd_modex_proc(d, rank);
+    if (h->type == FW_MODEX_MSG_FENCE && d->fab == NULL && d->modex != NULL &&
+        fwd_modex_needs_fabric(d) &&
+        fwd_modex_fabric_start(d) != FW_SUCCESS) {
+        FW_LOG_ERR("modex", "daemon %u: no fabric for the first fence",
+                   d->id);
+        /* the fence goes on; remote reads of this host will fail */
+    }
     if (pr == NULL || pr->conn != c || d->modex == NULL ||
         fw_modex_server_rank_msg(d->modex, rank, h->type, p, h->len) !=
             FW_SUCCESS) {

@@ -453,6 +453,15 @@ fw_modex_server_tree_msg(fw_modex_server_t *s, uint8_t type, const void *p,
     return FW_ERR_PROTO;
 }
 
+fw_status_t
+fw_modex_server_set_peer(fw_modex_server_t *s, uint32_t node,
+                         const fw_modex_peer_t *peer)
+{
+    if (s->epoch > 0 || s->up_sent)
+        return FW_ERR_PROTO;
+    return fw_modex_server_table_add(s, node, peer);
+}
+
 int
 fw_modex_server_finalized(const fw_modex_server_t *s, uint32_t rank)
 {

@@ -59,6 +59,13 @@ fw_status_t fw_modex_server_rank_msg(fw_modex_server_t *srv, uint32_t rank,
 fw_status_t fw_modex_server_tree_msg(fw_modex_server_t *srv, uint8_t type,
                                      const void *p, size_t len);
 
+/*
+ * Add this daemon's own fabric entry later than create (the daemon opens
+ * its fabric at the first fence). FW_ERR_PROTO once epoch 1 has gone up.
+ */
+fw_status_t fw_modex_server_set_peer(fw_modex_server_t *srv, uint32_t node,
+                                     const fw_modex_peer_t *peer);
+
 /* Did local rank call fw_finalize? */
 int fw_modex_server_finalized(const fw_modex_server_t *srv, uint32_t rank);
 
