@@ -285,6 +285,12 @@ fwd_parent_msg(fw_oob_conn_t *c, const fw_oob_hdr_t *h, const void *p,
     }
     if (!d->configured)
         return;
+    if (h->type == FW_LAUNCH_MSG_LAUNCH) {
+        /* set up our fence engine before the children can talk to it */
+        fwd_handle(d, h, p);
+        fw_launch_tree_route(&d->tree, h, p);
+        return;
+    }
     if (fw_launch_tree_route(&d->tree, h, p))
         fwd_handle(d, h, p);
 }

@@ -45,6 +45,7 @@ struct fw_modex_server {
     size_t all_len;
 };
 
+static fw_status_t fw_modex_server_progress(fw_modex_server_t *s);
 static fw_status_t fw_modex_server_window_req(fw_modex_server_t *s,
                                               uint32_t rank, const void *p,
                                               size_t len);
@@ -122,6 +123,9 @@ fw_modex_server_create(const fw_modex_server_params_t *params,
     if (params->self_peer != NULL &&
         fw_modex_server_table_add(s, params->self_node, params->self_peer) !=
             FW_SUCCESS)
+        goto err_free;
+    /* without ranks and children, epoch 1 can go up right away */
+    if (!s->is_root && fw_modex_server_progress(s) != FW_SUCCESS)
         goto err_free;
     *srv_p = s;
     return FW_SUCCESS;
@@ -253,6 +257,10 @@ fw_modex_server_release(fw_modex_server_t *s, uint64_t epoch, uint32_t st,
     for (i = 0; i < s->nlocal; i++)
         s->ops.to_rank(s->arg, s->ranks[i], FW_MODEX_MSG_FENCE_DONE, reply,
                        sizeof(reply));
+    /* a daemon without ranks (or children) is ready for the next epoch
+     * at once: nothing else would make it go up */
+    if (rc == FW_SUCCESS && !s->is_root)
+        rc = fw_modex_server_progress(s);
     return rc;
 }
 
