@@ -6,7 +6,9 @@
  * init and wireup times. A round's get_remote_ms is the first get of a
  * card on another host (one RMA read of that host's window); get_ms is
  * the time to get every peer's card.
- *   fwrun -n N fw_bench_modex [--iters I] [--bytes B]
+ *   fwrun -n N fw_bench_modex [--iters I] [--bytes B] [--no-wireup]
+ * --no-wireup skips the extra round that collects wireup_ms: then the
+ * program is exactly init + I x (put, commit, fence, get all) + finalize.
  */
 #include <fabwire.h>
 
@@ -56,18 +58,20 @@ int
 main(int argc, char **argv)
 {
     double t_main = now_ms(), t0, t1, t2, t3, t4, rem, init_ms, wire;
-    int iters = 10, bytes = 64, i;
+    int iters = 10, bytes = 64, wireup = 1, i;
     fw_job_info_t ji;
     char *buf, key[16];
     void *v;
     size_t len;
     uint32_t p;
 
-    for (i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--iters") == 0)
-            iters = atoi(argv[i + 1]);
-        else if (strcmp(argv[i], "--bytes") == 0)
-            bytes = atoi(argv[i + 1]);
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--no-wireup") == 0)
+            wireup = 0;
+        else if (strcmp(argv[i], "--iters") == 0 && i + 1 < argc)
+            iters = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--bytes") == 0 && i + 1 < argc)
+            bytes = atoi(argv[++i]);
     }
     if (iters < 1 || bytes < 0 || bytes > FW_MAX_VALUE)
         return 2;
@@ -92,7 +96,7 @@ main(int argc, char **argv)
         if (get_all(&ji, key, &rem) != 0)
             return 1;
         t4 = now_ms();
-        if (i == 0) {
+        if (i == 0 && wireup) {
             /* wireup: main() to the end of round 0, slowest rank */
             wire = t4 - t_main;
             if (fw_put("wireup", &wire, sizeof(wire)) != FW_SUCCESS)
@@ -107,9 +111,9 @@ main(int argc, char **argv)
         fflush(stdout);
     }
     /* untimed round: collect the slowest wireup */
-    if (fw_commit() != FW_SUCCESS || fw_fence() != FW_SUCCESS)
+    if (wireup && (fw_commit() != FW_SUCCESS || fw_fence() != FW_SUCCESS))
         return 1;
-    if (ji.rank == 0) {
+    if (wireup && ji.rank == 0) {
         double slowest = 0;
 
         for (p = 0; p < ji.size; p++) {

@@ -14,7 +14,7 @@
 #include <string.h>
 
 FW_PARAM_TABLE(modex,
-    {"FW_MODEX_READ_HINT", "65536",
+    {"FW_MODEX_READ_HINT", "4096",
      "bytes of a remote window read at once (a larger window needs a "
      "second read)"},
     {"FW_MODEX_TIMEOUT_MS", "600000",
