@@ -12,7 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include <hwloc.h>
+#include "fabric/fab_hwloc.h"
 #include <rdma/fi_errno.h>
 
 /****************/

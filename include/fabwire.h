@@ -61,9 +61,10 @@ fw_status_t fw_job_info(fw_job_info_t *info);
 fw_status_t fw_put(const char *key, const void *value, size_t len);
 
 /*
- * Hand the current card to the local daemon for the next fence. Blocking
- * until the daemon holds it. Returns FW_SUCCESS, FW_ERR_NOT_INITIALIZED,
- * FW_ERR_UNREACHABLE, FW_ERR_TOO_BIG.
+ * Hand the current card to the local daemon for the next fence. Returns
+ * once it is sent (the daemon answers nothing; a card it refuses makes
+ * the next fw_fence() fail with FW_ERR_PROTO). Returns FW_SUCCESS,
+ * FW_ERR_NOT_INITIALIZED, FW_ERR_UNREACHABLE, FW_ERR_NO_MEM.
  */
 fw_status_t fw_commit(void);
 
@@ -71,7 +72,8 @@ fw_status_t fw_commit(void);
  * Barrier over every rank of the job; after it, every card committed
  * before it can be read with fw_get(). Moves no card data. Blocking.
  * Returns FW_SUCCESS, FW_ERR_NOT_INITIALIZED, FW_ERR_UNREACHABLE,
- * FW_ERR_JOB_ABORTED.
+ * FW_ERR_PROTO (the daemon refused this rank's last commit; the fence
+ * still completed), FW_ERR_JOB_ABORTED.
  */
 fw_status_t fw_fence(void);
 

@@ -28,14 +28,14 @@ typedef enum fw_modex_msg_type {
     FW_MODEX_MSG_HELLO = 64,      /* rank -> daemon: u32 rank */
     FW_MODEX_MSG_HELLO_ACK = 65,  /* daemon -> rank: see modex_client.c */
     FW_MODEX_MSG_COMMIT = 66,     /* rank -> daemon: blob card */
-    FW_MODEX_MSG_COMMIT_ACK = 67, /* daemon -> rank: u32 status */
+    FW_MODEX_MSG_COMMIT_ACK = 67, /* reserved (commits are not answered) */
     FW_MODEX_MSG_FENCE = 68,      /* rank -> daemon: u32 epoch */
     FW_MODEX_MSG_FENCE_DONE = 69, /* daemon -> rank: u32 epoch, u32 status */
     FW_MODEX_MSG_FENCE_UP = 70,   /* daemon -> parent: u32 epoch, u32 n,
                                      table entries (first fence) */
     FW_MODEX_MSG_FENCE_DOWN = 71, /* root -> all: u32 epoch, table */
     FW_MODEX_MSG_FINALIZE = 72,   /* rank -> daemon: (empty) */
-    FW_MODEX_MSG_FINALIZE_ACK = 73,
+    FW_MODEX_MSG_FINALIZE_ACK = 73, /* reserved (not answered) */
     FW_MODEX_MSG_WINDOW_REQ = 74, /* rank -> daemon: u32 node (allgather) */
     FW_MODEX_MSG_WINDOW = 75      /* daemon -> rank: u32 status, blob */
 } fw_modex_msg_type_t;

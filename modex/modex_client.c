@@ -67,18 +67,16 @@ fw_client_read_env(fw_job_info_t *info)
     return rc == FW_ERR_PARSE ? FW_ERR_NOT_FOUND : rc;
 }
 
-/* Send one request and wait for the reply of the given type. */
-fw_status_t
-fw_client_call(uint8_t type, const void *p, size_t len, uint8_t reply_type,
-               const void **reply_p, size_t *reply_len_p)
+/* Wait for the daemon's message of reply_type (others are skipped). */
+static fw_status_t
+fw_client_wait(uint8_t reply_type, const void **reply_p, size_t *reply_len_p)
 {
     fw_client_t *c = &fw_client_g;
     int ms = (int)fw_param_get_long("FW_MODEX_TIMEOUT_MS", 1, 86400000);
     const void *payload;
     fw_oob_hdr_t h;
-    fw_status_t rc;
+    fw_status_t rc = FW_SUCCESS;
 
-    rc = fw_oob_sconn_send(c->conn, type, c->info.rank, 0, p, len);
     while (rc == FW_SUCCESS) {
         rc = fw_oob_sconn_recv(c->conn, ms, &h, &payload);
         if (rc != FW_SUCCESS)
@@ -98,6 +96,22 @@ fw_client_call(uint8_t type, const void *p, size_t len, uint8_t reply_type,
     return rc;
 }
 
+/* Send one request and wait for the reply of the given type. */
+fw_status_t
+fw_client_call(uint8_t type, const void *p, size_t len, uint8_t reply_type,
+               const void **reply_p, size_t *reply_len_p)
+{
+    fw_client_t *c = &fw_client_g;
+    fw_status_t rc;
+
+    rc = fw_oob_sconn_send(c->conn, type, c->info.rank, 0, p, len);
+    if (rc == FW_ERR_CONN_CLOSED)
+        return FW_ERR_UNREACHABLE;
+    if (rc != FW_SUCCESS)
+        return rc;
+    return fw_client_wait(reply_type, reply_p, reply_len_p);
+}
+
 static uint32_t
 fw_client_u32(const void *p, size_t len, size_t off)
 {
@@ -109,21 +123,16 @@ fw_client_u32(const void *p, size_t len, size_t off)
            ((uint32_t)b[off + 2] << 8) | b[off + 3];
 }
 
+/* HELLO went out with the handshake; take the daemon's answer. */
 static fw_status_t
 fw_client_hello(fw_client_t *c)
 {
-    uint8_t msg[4];
     const void *reply;
     size_t len = 0;
     uint32_t st;
     fw_status_t rc;
 
-    msg[0] = (uint8_t)(c->info.rank >> 24);
-    msg[1] = (uint8_t)(c->info.rank >> 16);
-    msg[2] = (uint8_t)(c->info.rank >> 8);
-    msg[3] = (uint8_t)c->info.rank;
-    rc = fw_client_call(FW_MODEX_MSG_HELLO, msg, sizeof(msg),
-                        FW_MODEX_MSG_HELLO_ACK, &reply, &len);
+    rc = fw_client_wait(FW_MODEX_MSG_HELLO_ACK, &reply, &len);
     if (rc != FW_SUCCESS)
         return rc;
     st = fw_client_u32(reply, len, 0);
@@ -137,8 +146,9 @@ fw_status_t
 fw_init(int *argc, char ***argv)
 {
     fw_client_t *c = &fw_client_g;
-    uint8_t secret[FW_OOB_SECRET_LEN];
+    uint8_t secret[FW_OOB_SECRET_LEN], hello[4];
     const char *uri = getenv("FW_DAEMON_URI");
+    fw_oob_frame_t first = {FW_MODEX_MSG_HELLO, hello, sizeof(hello)};
     fw_error_t err;
     fw_status_t rc;
 
@@ -152,8 +162,12 @@ fw_init(int *argc, char ***argv)
     }
     if (fw_oob_secret_from_env(secret) != FW_SUCCESS)
         return FW_ERR_NOT_FOUND;
-    rc = fw_oob_sconn_open(uri, secret, FW_OOB_PEER_PROC, c->info.rank, 10000,
-                           &c->conn, &err);
+    hello[0] = (uint8_t)(c->info.rank >> 24);
+    hello[1] = (uint8_t)(c->info.rank >> 16);
+    hello[2] = (uint8_t)(c->info.rank >> 8);
+    hello[3] = (uint8_t)c->info.rank;
+    rc = fw_oob_sconn_open_send(uri, secret, FW_OOB_PEER_PROC, c->info.rank,
+                                10000, &first, &c->conn, &err);
     memset(secret, 0, sizeof(secret));
     if (rc != FW_SUCCESS) {
         FW_LOG_ERR("modex", "rank %u: %s", c->info.rank, err.text);
@@ -193,9 +207,12 @@ fw_finalize(void)
 
     if (!c->initialized)
         return FW_ERR_NOT_INITIALIZED;
-    rc = fw_client_call(FW_MODEX_MSG_FINALIZE, NULL, 0,
-                        FW_MODEX_MSG_FINALIZE_ACK, NULL, NULL);
+    /* no answer needed: the daemon reads FINALIZE before our close */
+    rc = fw_oob_sconn_send(c->conn, FW_MODEX_MSG_FINALIZE, c->info.rank, 0,
+                           NULL, 0);
     fw_client_cleanup(c);
+    if (rc == FW_ERR_CONN_CLOSED)
+        rc = FW_ERR_UNREACHABLE;
     return rc;
 }
 
@@ -222,10 +239,7 @@ fw_status_t
 fw_commit(void)
 {
     fw_client_t *c = &fw_client_g;
-    const void *reply;
-    size_t len = 0;
     fw_status_t rc;
-    uint32_t st;
     fw_buf_t b;
 
     if (!c->initialized)
@@ -233,14 +247,13 @@ fw_commit(void)
     fw_buf_init(&b);
     fw_modex_card_encode(c->card, &b);
     rc = fw_buf_status(&b);
+    /* no answer: the stream is ordered, so the daemon holds the card
+     * before it sees our next fence; a card it refuses fails that fence */
     if (rc == FW_SUCCESS)
-        rc = fw_client_call(FW_MODEX_MSG_COMMIT, b.data, b.len,
-                            FW_MODEX_MSG_COMMIT_ACK, &reply, &len);
+        rc = fw_oob_sconn_send(c->conn, FW_MODEX_MSG_COMMIT, c->info.rank, 0,
+                               b.data, b.len);
     fw_buf_cleanup(&b);
-    if (rc != FW_SUCCESS)
-        return rc;
-    st = fw_client_u32(reply, len, 0);
-    return st == 0 ? FW_SUCCESS : (fw_status_t)-(int)st;
+    return rc == FW_ERR_CONN_CLOSED ? FW_ERR_UNREACHABLE : rc;
 }
 
 fw_status_t
@@ -261,8 +274,14 @@ fw_fence(void)
     if (rc != FW_SUCCESS)
         return rc;
     st = fw_client_u32(reply, len, 4);
-    if (fw_client_u32(reply, len, 0) != e || st != 0)
-        return st == 0 ? FW_ERR_PROTO : FW_ERR_JOB_ABORTED;
+    if (fw_client_u32(reply, len, 0) != e)
+        return FW_ERR_PROTO;
+    if (st != 0) {
+        /* our last card was refused (we still moved to the new epoch) or
+         * the fence failed for the job */
+        c->epoch = e;
+        return st == UINT32_MAX ? FW_ERR_PROTO : (fw_status_t)-(int)st;
+    }
     c->epoch = e;
     return FW_SUCCESS;
 }

@@ -28,6 +28,7 @@ struct fw_modex_server {
     size_t *lens;
     uint8_t *entered;
     uint8_t *finalized;
+    uint32_t *commit_err;      /* per rank: -status of a refused card */
     uint32_t nentered;
     uint32_t nchildren;
     uint32_t nup;
@@ -115,8 +116,9 @@ fw_modex_server_create(const fw_modex_server_params_t *params,
     s->lens = calloc(n + 1, sizeof(*s->lens));
     s->entered = calloc(n + 1, 1);
     s->finalized = calloc(n + 1, 1);
+    s->commit_err = calloc(n + 1, sizeof(*s->commit_err));
     if (s->ranks == NULL || s->cards == NULL || s->lens == NULL ||
-        s->entered == NULL || s->finalized == NULL)
+        s->entered == NULL || s->finalized == NULL || s->commit_err == NULL)
         goto err_free;
     if (n > 0)
         memcpy(s->ranks, params->local_ranks, n * sizeof(*s->ranks));
@@ -149,6 +151,7 @@ fw_modex_server_destroy(fw_modex_server_t *s)
     free(s->ranks);
     free(s->entered);
     free(s->finalized);
+    free(s->commit_err);
     free(s->table);
     fw_buf_cleanup(&s->gathered);
     free(s->all);
@@ -237,7 +240,7 @@ fw_modex_server_release(fw_modex_server_t *s, uint64_t epoch, uint32_t st,
 {
     uint8_t reply[8];
     fw_status_t rc = FW_SUCCESS;
-    uint32_t i;
+    uint32_t i, j, rst;
 
     if (epoch != s->epoch + 1)
         return FW_ERR_PROTO;
@@ -250,13 +253,17 @@ fw_modex_server_release(fw_modex_server_t *s, uint64_t epoch, uint32_t st,
     s->nup = 0;
     s->up_sent = 0;
     memset(s->entered, 0, s->nlocal);
-    for (i = 0; i < 4; i++) {
-        reply[i] = (uint8_t)((uint32_t)epoch >> (24 - 8 * i));
-        reply[4 + i] = (uint8_t)(st >> (24 - 8 * i));
-    }
-    for (i = 0; i < s->nlocal; i++)
+    for (i = 0; i < s->nlocal; i++) {
+        /* a rank whose card was refused learns it here */
+        rst = st != 0 ? st : s->commit_err[i];
+        s->commit_err[i] = 0;
+        for (j = 0; j < 4; j++) {
+            reply[j] = (uint8_t)((uint32_t)epoch >> (24 - 8 * j));
+            reply[4 + j] = (uint8_t)(rst >> (24 - 8 * j));
+        }
         s->ops.to_rank(s->arg, s->ranks[i], FW_MODEX_MSG_FENCE_DONE, reply,
                        sizeof(reply));
+    }
     /* a daemon without ranks (or children) is ready for the next epoch
      * at once: nothing else would make it go up */
     if (rc == FW_SUCCESS && !s->is_root)
@@ -311,35 +318,31 @@ fw_modex_server_progress(fw_modex_server_t *s)
     return rc;
 }
 
+/* Keep a rank's card; a refused one is reported by the next fence. */
 static fw_status_t
 fw_modex_server_commit(fw_modex_server_t *s, int idx, const void *p,
                        size_t len)
 {
-    uint32_t st = 0;
-    uint8_t ack[4];
     void *copy;
 
-    if (len > FW_MAX_CARD)
-        st = (uint32_t)-FW_ERR_TOO_BIG;
-    else if (fw_modex_card_validate(p, len) != FW_SUCCESS)
-        st = (uint32_t)-FW_ERR_PROTO;
-    if (st == 0) {
-        copy = malloc(len > 0 ? len : 1);
-        if (copy == NULL) {
-            st = (uint32_t)-FW_ERR_NO_MEM;
-        } else {
-            memcpy(copy, p, len);
-            free(s->cards[idx]);
-            s->cards[idx] = copy;
-            s->lens[idx] = len;
-        }
+    if (len > FW_MAX_CARD) {
+        s->commit_err[idx] = (uint32_t)-FW_ERR_TOO_BIG;
+        return FW_SUCCESS;
     }
-    ack[0] = (uint8_t)(st >> 24);
-    ack[1] = (uint8_t)(st >> 16);
-    ack[2] = (uint8_t)(st >> 8);
-    ack[3] = (uint8_t)st;
-    return s->ops.to_rank(s->arg, s->ranks[idx], FW_MODEX_MSG_COMMIT_ACK, ack,
-                          sizeof(ack));
+    if (fw_modex_card_validate(p, len) != FW_SUCCESS) {
+        s->commit_err[idx] = (uint32_t)-FW_ERR_PROTO;
+        return FW_SUCCESS;
+    }
+    copy = malloc(len > 0 ? len : 1);
+    if (copy == NULL) {
+        s->commit_err[idx] = (uint32_t)-FW_ERR_NO_MEM;
+        return FW_SUCCESS;
+    }
+    memcpy(copy, p, len);
+    free(s->cards[idx]);
+    s->cards[idx] = copy;
+    s->lens[idx] = len;
+    return FW_SUCCESS;
 }
 
 fw_status_t
@@ -366,9 +369,8 @@ fw_modex_server_rank_msg(fw_modex_server_t *s, uint32_t rank, uint8_t type,
     case FW_MODEX_MSG_WINDOW_REQ:
         return fw_modex_server_window_req(s, rank, p, len);
     case FW_MODEX_MSG_FINALIZE:
-        s->finalized[idx] = 1;
-        return s->ops.to_rank(s->arg, rank, FW_MODEX_MSG_FINALIZE_ACK, NULL,
-                              0);
+        s->finalized[idx] = 1; /* no answer: the rank closes right after */
+        return FW_SUCCESS;
     default:
         return FW_ERR_PROTO;
     }

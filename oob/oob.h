@@ -115,6 +115,24 @@ fw_status_t fw_oob_sconn_open(const char *uri,
                               uint32_t kind, uint32_t id, int timeout_ms,
                               fw_oob_sconn_t **sconn_p, fw_error_t *err);
 
+/* A frame to send (fw_oob_sconn_open_send). Borrowed. */
+typedef struct fw_oob_frame {
+    uint8_t type;
+    const void *payload;
+    size_t len;
+} fw_oob_frame_t;
+
+/*
+ * fw_oob_sconn_open, sending `first` (may be NULL) right behind the
+ * handshake response instead of after the server's answer: the reply to
+ * it can be awaited with fw_oob_sconn_recv as soon as this returns.
+ */
+fw_status_t fw_oob_sconn_open_send(const char *uri,
+                                   const uint8_t secret[FW_OOB_SECRET_LEN],
+                                   uint32_t kind, uint32_t id, int timeout_ms,
+                                   const fw_oob_frame_t *first,
+                                   fw_oob_sconn_t **sconn_p, fw_error_t *err);
+
 /* Write one whole frame. FW_ERR_CONN_CLOSED if the peer is gone. */
 fw_status_t fw_oob_sconn_send(fw_oob_sconn_t *s, uint8_t type, uint32_t src,
                               uint32_t dst, const void *payload, size_t len);

@@ -132,7 +132,8 @@ fw_oob_sconn_recv_dl(fw_oob_sconn_t *s, uint64_t deadline, fw_oob_hdr_t *h,
 
 static fw_status_t
 fw_oob_sconn_handshake(fw_oob_sconn_t *s, const uint8_t *secret,
-                       uint32_t kind, uint32_t id, uint64_t deadline)
+                       uint32_t kind, uint32_t id, const fw_oob_frame_t *first,
+                       uint64_t deadline)
 {
     uint8_t resp[8 + FW_OOB_NONCE_LEN + FW_OOB_MAC_LEN], mac[FW_OOB_MAC_LEN];
     const void *payload;
@@ -155,6 +156,10 @@ fw_oob_sconn_handshake(fw_oob_sconn_t *s, const uint8_t *secret,
                     resp + 8 + FW_OOB_NONCE_LEN);
     rc = fw_oob_sconn_send_dl(s, FW_OOB_MSG_RESPONSE, id, 0, resp,
                               sizeof(resp), deadline);
+    /* the caller's first frame rides right behind: one round trip less */
+    if (rc == FW_SUCCESS && first != NULL)
+        rc = fw_oob_sconn_send_dl(s, first->type, id, 0, first->payload,
+                                  first->len, deadline);
     if (rc != FW_SUCCESS)
         return rc;
     rc = fw_oob_sconn_recv_dl(s, deadline, &h, &payload);
@@ -199,6 +204,16 @@ fw_oob_sconn_open(const char *uri, const uint8_t secret[FW_OOB_SECRET_LEN],
                   uint32_t kind, uint32_t id, int timeout_ms,
                   fw_oob_sconn_t **sconn_p, fw_error_t *err)
 {
+    return fw_oob_sconn_open_send(uri, secret, kind, id, timeout_ms, NULL,
+                                  sconn_p, err);
+}
+
+fw_status_t
+fw_oob_sconn_open_send(const char *uri,
+                       const uint8_t secret[FW_OOB_SECRET_LEN], uint32_t kind,
+                       uint32_t id, int timeout_ms, const fw_oob_frame_t *first,
+                       fw_oob_sconn_t **sconn_p, fw_error_t *err)
+{
     uint64_t deadline = fw_oob_deadline(timeout_ms);
     fw_oob_sockaddr_t sa;
     fw_oob_sconn_t *s;
@@ -223,7 +238,7 @@ fw_oob_sconn_open(const char *uri, const uint8_t secret[FW_OOB_SECRET_LEN],
         goto err_close;
     }
     fw_oob_sock_nodelay(s->fd);
-    rc = fw_oob_sconn_handshake(s, secret, kind, id, deadline);
+    rc = fw_oob_sconn_handshake(s, secret, kind, id, first, deadline);
     if (rc != FW_SUCCESS) {
         fw_errprintf(err, "connect to %s: handshake: %s", uri,
                      fw_strerror(rc));
