@@ -5,7 +5,9 @@
  * from every peer. Rank 0 prints one JSON line per round, then the job's
  * init and wireup times. A round's get_remote_ms is the first get of a
  * card on another host (one RMA read of that host's window); get_ms is
- * the time to get every peer's card.
+ * the time to get every peer's card; barrier_ms is a second fence right
+ * after (no commit before it: the fence's own cost, without the daemon
+ * taking in 64 cards first).
  *   fwrun -n N fw_bench_modex [--iters I] [--bytes B] [--no-wireup]
  * --no-wireup skips the extra round that collects wireup_ms: then the
  * program is exactly init + I x (put, commit, fence, get all) + finalize.
@@ -57,7 +59,7 @@ get_all(const fw_job_info_t *ji, const char *key, double *remote_ms)
 int
 main(int argc, char **argv)
 {
-    double t_main = now_ms(), t0, t1, t2, t3, t4, rem, init_ms, wire;
+    double t_main = now_ms(), t0, t1, t2, t3, t4, t5, rem, init_ms, wire;
     int iters = 10, bytes = 64, wireup = 1, i;
     fw_job_info_t ji;
     char *buf, key[16];
@@ -96,6 +98,9 @@ main(int argc, char **argv)
         if (get_all(&ji, key, &rem) != 0)
             return 1;
         t4 = now_ms();
+        if (fw_fence() != FW_SUCCESS)
+            return 1;
+        t5 = now_ms();
         if (i == 0 && wireup) {
             /* wireup: main() to the end of round 0, slowest rank */
             wire = t4 - t_main;
@@ -105,9 +110,9 @@ main(int argc, char **argv)
         if (ji.rank == 0)
             printf("{\"sample\":%d,\"n\":%u,\"put_ms\":%.4f,\"commit_ms\":%.4f,"
                    "\"fence_ms\":%.4f,\"get_ms\":%.4f,\"get_remote_ms\":%.4f,"
-                   "\"round_ms\":%.4f}\n",
+                   "\"barrier_ms\":%.4f,\"round_ms\":%.4f}\n",
                    i, ji.size, t1 - t0, t2 - t1, t3 - t2, t4 - t3, rem,
-                   t4 - t0);
+                   t5 - t4, t4 - t0);
         fflush(stdout);
     }
     /* untimed round: collect the slowest wireup */
