@@ -433,6 +433,21 @@ fwd_start_ranks(fwd_t *d, int node, char (*paths)[PATH_MAX], fwd_bind_t *b)
     return rc;
 }
 
+/* Send an EXITS body (u32 count placeholder, then n pairs) and free it. */
+static void
+fwd_exits_send(fwd_t *d, fw_buf_t *b, uint32_t n)
+{
+    if (n > 0 && fw_buf_status(b) == FW_SUCCESS) {
+        b->data[0] = (uint8_t)(n >> 24);
+        b->data[1] = (uint8_t)(n >> 16);
+        b->data[2] = (uint8_t)(n >> 8);
+        b->data[3] = (uint8_t)n;
+        fw_launch_tree_send(&d->tree, FW_LAUNCH_MSG_EXITS, FW_OOB_ID_ROOT,
+                            b->data, b->len);
+    }
+    fw_buf_cleanup(b);
+}
+
 /* After a failed launch: ranks never started are done, status 127. */
 static void
 fwd_report_unstarted(fwd_t *d)
@@ -449,15 +464,7 @@ fwd_report_unstarted(fwd_t *d)
         fw_buf_put_u32(&b, 127);
         n++;
     }
-    if (n > 0 && fw_buf_status(&b) == FW_SUCCESS) {
-        b.data[0] = (uint8_t)(n >> 24);
-        b.data[1] = (uint8_t)(n >> 16);
-        b.data[2] = (uint8_t)(n >> 8);
-        b.data[3] = (uint8_t)n;
-        fw_launch_tree_send(&d->tree, FW_LAUNCH_MSG_EXITS, FW_OOB_ID_ROOT,
-                            b.data, b.len);
-    }
-    fw_buf_cleanup(&b);
+    fwd_exits_send(d, &b, n);
 }
 
 fw_status_t
@@ -697,15 +704,7 @@ fwd_procs_reap(fwd_t *d)
         fw_buf_put_u32(&b, fwd_status_encode(st));
         n++;
     }
-    if (n > 0 && fw_buf_status(&b) == FW_SUCCESS) {
-        b.data[0] = (uint8_t)(n >> 24);
-        b.data[1] = (uint8_t)(n >> 16);
-        b.data[2] = (uint8_t)(n >> 8);
-        b.data[3] = (uint8_t)n;
-        fw_launch_tree_send(&d->tree, FW_LAUNCH_MSG_EXITS, FW_OOB_ID_ROOT,
-                            b.data, b.len);
-    }
-    fw_buf_cleanup(&b);
+    fwd_exits_send(d, &b, n);
     if (d->nlive == 0)
         fwd_maybe_exit(d);
 }
