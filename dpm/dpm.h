@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * dpm: dynamic processes (ports, name service, connect/accept, spawn).
- * Work in progress (issue 4): so far the port name codec, which the
- * rest builds on. See docs/dpm-design.md.
+ * Shared definitions: the port name codec and the OOB message types of
+ * the dpm range (96-127). See dpm/README.md.
  */
 #ifndef FW_DPM_H
 #define FW_DPM_H
@@ -13,6 +13,37 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/*
+ * OOB frame types (range 96-127).
+ *  DPM_REQ    rank -> its daemon -> fwrun. Rank's body: u32 reqid, u8 op,
+ *             op fields. On the daemon tree the daemon prefixes u32 rank.
+ *  DPM_REPLY  fwrun -> daemon -> rank. On the tree: u32 rank, then the
+ *             rank's body: u32 reqid, u32 status (-fw_status_t), fields.
+ *  NS_REQ     fwrun -> fw-server (or a spawned job's fwrun -> its parent
+ *             fwrun): u32 reqid, u8 op, str owner jobid, str service,
+ *             str port (PUBLISH, else ""), u32 timeout_ms (LOOKUP).
+ *  NS_REPLY   u32 reqid, u32 status (-fw_status_t), str port (LOOKUP).
+ */
+typedef enum fw_dpm_msg_type {
+    FW_DPM_MSG_REQ = 96,
+    FW_DPM_MSG_REPLY = 97,
+    FW_DPM_MSG_NS_REQ = 100,
+    FW_DPM_MSG_NS_REPLY = 101
+} fw_dpm_msg_type_t;
+
+/* Operations of DPM_REQ and NS_REQ. */
+typedef enum fw_dpm_op {
+    FW_DPM_OP_PUBLISH = 1,   /* str service, str port -> status */
+    FW_DPM_OP_LOOKUP = 2,    /* str service, u32 timeout_ms -> status, port */
+    FW_DPM_OP_UNPUBLISH = 3, /* str service -> status */
+    FW_DPM_OP_DROP = 4,      /* NS only: forget entries of owner; no reply */
+    FW_DPM_OP_EP_REG = 16,   /* blob fabric address; no reply */
+    FW_DPM_OP_EP_QUERY = 17, /* u32 rank, u32 timeout_ms -> status,
+                                u32 n, n x (u32 rank, blob address) */
+    FW_DPM_OP_SPAWN = 18,    /* spawn request -> status, u32 n, n x u32 code */
+    FW_DPM_OP_SPAWN_DONE = 19 /* u64 spawn id: children connected; no reply */
+} fw_dpm_op_t;
 
 /* Room MPI gives a port name, NUL included (MPI_MAX_PORT_NAME). */
 #define FW_DPM_PORT_MAX 256

@@ -11,6 +11,7 @@
 
 #include <fabwire/types.h>
 #include <fabwire/status.h>
+#include <fabwire/dpm.h>
 
 #ifdef __cplusplus
 extern "C" {
