@@ -5,10 +5,24 @@
  *   fw1:tcp;ofi_rxm:0200a3d27f000001...:9f86d081884c7d65:fw1234.ab12
  */
 #include "dpm/dpm.h"
+#include "common/param.h"
 #include "common/util.h"
 
 #include <stdio.h>
 #include <string.h>
+
+/* Tunables of the dpm layer (read by libfabwire; listed by fw-info). */
+FW_PARAM_TABLE(dpm,
+    {"FW_DPM_CONNECT_MS", "3000",
+     "how long fw_connect waits for the port's answer (closed or dead "
+     "port: FW_ERR_TIMEOUT)"},
+    {"FW_DPM_ACCEPT_MS", "0",
+     "how long fw_accept waits for a connect (0 = forever)"},
+    {"FW_DPM_SPAWN_MS", "60000",
+     "how long fw_spawn waits for the children to start and connect back"},
+    {"FW_DPM_WIREUP_MS", "60000",
+     "how long a rank waits for another rank of its job to open its "
+     "endpoint (first message to it, or a collective over the world)"})
 
 static int
 fw_dpm_port_field_ok(const char *s, size_t max)

@@ -332,6 +332,19 @@ fw_status_t fw_fab_trecv(fw_fab_t *fab, uint64_t tag, uint64_t ignore,
                          void *buf, size_t cap, size_t *len_p,
                          uint64_t *tag_p, int timeout_ms);
 
+/* Asked while a blocking call waits: FW_SUCCESS to go on, an error to
+ * give up (the call cancels its operation and returns that error). */
+typedef fw_status_t (*fw_fab_stop_fn)(void *arg);
+
+/*
+ * fw_fab_trecv() that also calls stop(stop_arg) (may be NULL) after each
+ * progress round (at least every few ms) and gives up when it fails.
+ */
+fw_status_t fw_fab_trecv_stop(fw_fab_t *fab, uint64_t tag, uint64_t ignore,
+                              void *buf, size_t cap, size_t *len_p,
+                              uint64_t *tag_p, int timeout_ms,
+                              fw_fab_stop_fn stop, void *stop_arg);
+
 /*
  * Read the CQ (which drives the provider's manual progress, e.g. serving
  * peers' reads on tcp;ofi_rxm), retry queued posts, and run the callbacks

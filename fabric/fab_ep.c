@@ -748,7 +748,16 @@ fw_status_t
 fw_fab_op_wait(fw_fab_t *fab, fw_fab_op_t *op, fw_fab_waiter_t *w,
                int timeout_ms)
 {
+    return fw_fab_op_wait_stop(fab, op, w, timeout_ms, NULL, NULL);
+}
+
+/*---------------------------------------------------------------------------*/
+fw_status_t
+fw_fab_op_wait_stop(fw_fab_t *fab, fw_fab_op_t *op, fw_fab_waiter_t *w,
+                    int timeout_ms, fw_fab_stop_fn stop, void *stop_arg)
+{
     uint64_t start = fw_time_ns(), now, deadline, spin_end;
+    fw_status_t why = FW_ERR_TIMEOUT;
 
     if (timeout_ms < 0)
         timeout_ms = fw_fab_info_timeout_ms();
@@ -759,13 +768,17 @@ fw_fab_op_wait(fw_fab_t *fab, fw_fab_op_t *op, fw_fab_waiter_t *w,
         fw_fab_progress(fab, NULL);
         if (w->done)
             return FW_SUCCESS;
+        if (stop != NULL && (why = stop(stop_arg)) != FW_SUCCESS)
+            break;
+        why = FW_ERR_TIMEOUT;
         now = fw_time_ns();
         if (now >= deadline)
             break;
         if (now >= spin_end)
             fw_fab_wait_sleep(fab, deadline - now);
     }
-    FW_LOG_DEBUG("fab", "ep: operation timed out after %d ms", timeout_ms);
+    FW_LOG_DEBUG("fab", "ep: operation stopped (%s) after at most %d ms",
+                 fw_strerror(why), timeout_ms);
     fw_fab_op_abandon(fab, op);
-    return FW_ERR_TIMEOUT;
+    return why;
 }

@@ -311,6 +311,11 @@ void fw_fab_op_wait_cb(const fw_fab_cmpl_t *cmpl, void *arg);
  */
 fw_status_t fw_fab_op_wait(fw_fab_t *fab, fw_fab_op_t *op,
                            fw_fab_waiter_t *w, int timeout_ms);
+/* fw_fab_op_wait, also giving up when stop(stop_arg) returns an error
+ * (returned as is). */
+fw_status_t fw_fab_op_wait_stop(fw_fab_t *fab, fw_fab_op_t *op,
+                                fw_fab_waiter_t *w, int timeout_ms,
+                                fw_fab_stop_fn stop, void *stop_arg);
 
 /* fab_rma.c, fab_msg.c: the fi_* call of one op. */
 ssize_t fw_fab_rma_post(fw_fab_op_t *op);

@@ -100,6 +100,16 @@ fw_status_t
 fw_fab_trecv(fw_fab_t *fab, uint64_t tag, uint64_t ignore, void *buf,
              size_t cap, size_t *len_p, uint64_t *tag_p, int timeout_ms)
 {
+    return fw_fab_trecv_stop(fab, tag, ignore, buf, cap, len_p, tag_p,
+                             timeout_ms, NULL, NULL);
+}
+
+/*---------------------------------------------------------------------------*/
+fw_status_t
+fw_fab_trecv_stop(fw_fab_t *fab, uint64_t tag, uint64_t ignore, void *buf,
+                  size_t cap, size_t *len_p, uint64_t *tag_p, int timeout_ms,
+                  fw_fab_stop_fn stop, void *stop_arg)
+{
     fw_fab_waiter_t w = {0};
     fw_fab_op_t *op = NULL;
     fw_status_t status;
@@ -110,7 +120,7 @@ fw_fab_trecv(fw_fab_t *fab, uint64_t tag, uint64_t ignore, void *buf,
                               ignore, buf, cap, fw_fab_op_wait_cb, &w, &op);
     if (status != FW_SUCCESS)
         return status;
-    status = fw_fab_op_wait(fab, op, &w, timeout_ms);
+    status = fw_fab_op_wait_stop(fab, op, &w, timeout_ms, stop, stop_arg);
     if (status != FW_SUCCESS)
         return status;
     if (w.cmpl.status != FW_SUCCESS)

@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include "launcher/fwd.h"
+#include "dpm/dpm.h"
 #include "launcher/spawn.h"
 #include "common/log.h"
 #include "common/param.h"
@@ -262,6 +263,9 @@ fwd_handle(fwd_t *d, const fw_oob_hdr_t *h, const void *p)
     case FW_MODEX_MSG_FENCE_UP:
     case FW_MODEX_MSG_FENCE_DOWN:
         fwd_modex_tree_msg(d, h, p);
+        break;
+    case FW_DPM_MSG_REPLY:
+        fwd_dpm_down(d, h, p);
         break;
     default:
         FW_LOG_DEBUG("launch", "daemon %u: ignoring message type %u", d->id,

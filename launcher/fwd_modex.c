@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include "launcher/fwd.h"
+#include "dpm/dpm.h"
 #include "common/log.h"
 #include "common/param.h"
 
@@ -32,6 +33,8 @@ fwd_modex_proc(fwd_t *d, uint32_t rank)
     }
     return NULL;
 }
+
+static void fwd_dpm_up(fwd_t *d, uint32_t rank, const void *p, size_t len);
 
 static fw_status_t
 fwd_modex_to_rank(void *arg, uint32_t rank, uint8_t type, const void *p,
@@ -240,6 +243,10 @@ fwd_modex_proc_msg(fwd_t *d, fw_oob_conn_t *c, const fw_oob_hdr_t *h,
         return;
     }
     pr = fwd_modex_proc(d, rank);
+    if (h->type == FW_DPM_MSG_REQ && pr != NULL && pr->conn == c) {
+        fwd_dpm_up(d, rank, p, h->len);
+        return;
+    }
     if (h->type == FW_MODEX_MSG_FENCE && d->fab == NULL && d->modex != NULL &&
         fwd_modex_needs_fabric(d) &&
         fwd_modex_fabric_start(d) != FW_SUCCESS) {
@@ -256,6 +263,39 @@ fwd_modex_proc_msg(fwd_t *d, fw_oob_conn_t *c, const fw_oob_hdr_t *h,
             pr->conn = NULL;
         fw_oob_conn_close(c);
     }
+}
+
+/* dpm requests go to fwrun with the rank in front (dpm/dpm.h). */
+static void
+fwd_dpm_up(fwd_t *d, uint32_t rank, const void *p, size_t len)
+{
+    fw_buf_t b;
+
+    fw_buf_init(&b);
+    fw_buf_put_u32(&b, rank);
+    fw_buf_put_bytes(&b, p, len);
+    if (fw_buf_status(&b) != FW_SUCCESS ||
+        fw_launch_tree_send(&d->tree, FW_DPM_MSG_REQ, FW_OOB_ID_ROOT, b.data,
+                            b.len) != FW_SUCCESS)
+        FW_LOG_WARN("dpm", "daemon %u: cannot pass rank %u's request to "
+                    "fwrun", d->id, rank);
+    fw_buf_cleanup(&b);
+}
+
+/* fwrun's answer to one of our ranks. */
+void
+fwd_dpm_down(fwd_t *d, const fw_oob_hdr_t *h, const void *p)
+{
+    fw_rbuf_t r;
+    uint32_t rank;
+
+    fw_rbuf_init(&r, p, h->len);
+    rank = fw_rbuf_get_u32(&r);
+    if (fw_rbuf_status(&r) != FW_SUCCESS ||
+        fwd_modex_to_rank(d, rank, FW_DPM_MSG_REPLY, (const uint8_t *)p + 4,
+                          h->len - 4) != FW_SUCCESS)
+        FW_LOG_DEBUG("dpm", "daemon %u: answer for rank %u dropped", d->id,
+                     rank);
 }
 
 void

@@ -11,6 +11,8 @@
  */
 #define _GNU_SOURCE
 #include "launcher/fwrun.h"
+#include "launcher/fwrun_dpm.h"
+#include "dpm/dpm.h"
 #include "launcher/spawn.h"
 #include "common/log.h"
 #include "common/param.h"
@@ -96,6 +98,10 @@ fwrun_exit_cb(evutil_socket_t fd, short what, void *arg)
 {
     fwrun_t *r = arg;
 
+    /* child jobs outlive a parent that ended normally: wait for them
+     * (their end re-runs fwrun_shutdown through the reaper) */
+    if (fwrun_spawn_alive(r) > 0 && !r->failed)
+        return;
     event_base_loopexit(r->base, NULL);
 }
 
@@ -134,7 +140,7 @@ fwrun_shutdown(fwrun_t *r)
         }
         evtimer_add(r->exit_timer, &cap);
     }
-    if (fwrun_children_alive(r) == 0)
+    if (fwrun_children_alive(r) == 0 && fwrun_spawn_alive(r) == 0)
         evtimer_add(r->exit_timer, &now);
 }
 
@@ -159,6 +165,7 @@ fwrun_teardown(fwrun_t *r)
         return;
     fwrun_transition(r, FWRUN_TEARDOWN);
     fwrun_bcast_u32(r, FW_LAUNCH_MSG_KILL, 0);
+    fwrun_spawn_kill(r, SIGTERM); /* a killed parent takes its children */
     /* a daemon that cannot kill its ranks must not hold us forever */
     r->kill_timer = evtimer_new(r->base, fwrun_kill_timer_cb, r);
     if (r->kill_timer == NULL || evtimer_add(r->kill_timer, &tv) != 0)
@@ -172,8 +179,10 @@ fwrun_rank_done(fwrun_t *r, uint32_t rank)
         return;
     r->rank_done[rank] = 1;
     r->nexited++;
-    if (r->nexited == r->job.nprocs)
+    if (r->nexited == r->job.nprocs) {
+        fwrun_dpm_job_ended(r);
         fwrun_shutdown(r);
+    }
 }
 
 /* A daemon and its whole subtree are gone: so are their ranks. */
@@ -423,6 +432,9 @@ fwrun_handle(fwrun_t *r, const fw_oob_hdr_t *h, const void *p)
     case FW_LAUNCH_MSG_STDIN_ACK:
         fwrun_on_stdin_ack(r, p, h->len);
         break;
+    case FW_DPM_MSG_REQ:
+        fwrun_dpm_msg(r, h, p);
+        break;
     case FW_MODEX_MSG_FENCE_UP:
         if (r->modex == NULL ||
             fw_modex_server_tree_msg(r->modex, h->type, p, h->len) !=
@@ -452,6 +464,10 @@ fwrun_child_opened(fw_oob_conn_t *c, void *arg)
     fw_launch_config_t cfg;
     fw_buf_t b;
 
+    if (fw_oob_conn_peer_kind(c) == FW_OOB_PEER_TOOL && r->dpm != NULL) {
+        fwrun_dpm_tool_opened(r, c); /* a child job's fwrun */
+        return;
+    }
     if (fw_oob_conn_peer_kind(c) != FW_OOB_PEER_DAEMON || slot == NULL ||
         *slot != NULL || r->state == FWRUN_SHUTDOWN) {
         FW_LOG_WARN("launch", "fwrun: unexpected peer %u from %s", id,
@@ -488,6 +504,10 @@ fwrun_child_msg(fw_oob_conn_t *c, const fw_oob_hdr_t *h, const void *p,
 {
     fwrun_t *r = arg;
 
+    if (fw_oob_conn_peer_kind(c) == FW_OOB_PEER_TOOL) {
+        fwrun_dpm_tool_msg(r, c, h, p);
+        return;
+    }
     if (fw_launch_tree_route(&r->tree, h, p))
         fwrun_handle(r, h, p);
 }
@@ -499,6 +519,11 @@ fwrun_child_closed(fw_oob_conn_t *c, fw_status_t why, void *arg)
     uint32_t id = fw_oob_conn_peer_id(c);
     fw_oob_conn_t **slot = fw_launch_tree_child_slot(&r->tree, id);
 
+    if (fw_oob_conn_peer_kind(c) == FW_OOB_PEER_TOOL) {
+        if (r->dpm != NULL)
+            fwrun_dpm_tool_closed(r, c);
+        return;
+    }
     if (slot == NULL || *slot != c)
         return;
     *slot = NULL;
@@ -535,6 +560,8 @@ fwrun_reap(fwrun_t *r)
     int st;
 
     while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+        if (fwrun_spawn_reaped(r, pid, st))
+            continue;
         for (i = 0; i < r->tree.nchildren; i++) {
             if (r->child_pids[i] != pid)
                 continue;
@@ -798,6 +825,8 @@ fwrun_setup(fwrun_t *r, fw_error_t *err)
     snprintf(uri, sizeof(uri), "tcp://%s:0", r->adv_addr);
     rc = fw_oob_listen(r->base, uri, r->secret, &fwrun_child_ops, r,
                        &r->listener, err);
+    if (rc == FW_SUCCESS)
+        rc = fwrun_dpm_setup(r, err);
     if (rc != FW_SUCCESS)
         return rc;
     return fwrun_start_daemons(r, err);
@@ -815,6 +844,7 @@ fwrun_cleanup(fwrun_t *r)
             waitpid(r->child_pids[i], NULL, 0);
         }
     }
+    fwrun_dpm_cleanup(r);
     fw_modex_server_destroy(r->modex);
     fw_launch_tree_cleanup(&r->tree);
     fw_oob_listener_destroy(r->listener);
@@ -865,6 +895,13 @@ fwrun_identity(fwrun_t *r)
     fw_hex_encode(r->secret, sizeof(r->secret), r->secret_hex);
     snprintf(r->job.jobid, sizeof(r->job.jobid), "fw%d.%04x", (int)getpid(),
              rnd);
+    /* a spawned job: <parent jobid>.<n>, given by the parent's fwrun */
+    if (getenv("FW_SPAWN_JOBID") != NULL &&
+        strlen(getenv("FW_SPAWN_JOBID")) < sizeof(r->job.jobid) &&
+        strchr(getenv("FW_SPAWN_JOBID"), ':') == NULL)
+        snprintf(r->job.jobid, sizeof(r->job.jobid), "%s",
+                 getenv("FW_SPAWN_JOBID"));
+    unsetenv("FW_SPAWN_JOBID");
     return FW_SUCCESS;
 }
 

@@ -30,6 +30,8 @@ typedef struct fwrun_opts {
     const char *hostlist;
     uint32_t fanout;
     const char *provider; /* --provider, NULL = default */
+    const char *server;   /* --server URI|file:PATH, NULL = FW_SERVER */
+    uint32_t npernode;    /* --npernode, 0 = slots decide */
 } fwrun_opts_t;
 
 typedef enum fwrun_state {
@@ -38,6 +40,8 @@ typedef enum fwrun_state {
     FWRUN_TEARDOWN,   /* killing the job */
     FWRUN_SHUTDOWN    /* waiting for the daemons to leave */
 } fwrun_state_t;
+
+typedef struct fwrun_dpm fwrun_dpm_t;
 
 typedef struct fwrun {
     fwrun_opts_t opt;
@@ -70,6 +74,7 @@ typedef struct fwrun {
     uint64_t stdin_unacked;    /* sent to rank 0's daemon, not yet taken */
     int stdin_paused;
     int stdin_eof;
+    fwrun_dpm_t *dpm;          /* registry, names, spawns (fwrun_dpm.c) */
 } fwrun_t;
 
 /* fwrun_cli.c: FW_SUCCESS, or FW_ERR_PARSE with err set; 1 = help/version

@@ -44,6 +44,9 @@ static const char fwrun_usage[] =
     "                          (default: ssh)\n"
     "  --fanout N              daemon tree fan-out (default FW_OOB_FANOUT)\n"
     "  --provider NAME         fabric provider for the job (FW_PROVIDER)\n"
+    "  --server URI|file:PATH  name server for publish/lookup across jobs\n"
+    "                          (fw-server's contact; default FW_SERVER)\n"
+    "  --npernode N            N ranks per host (slots = N on every host)\n"
     "  -v, --verbose           report daemon wireup time\n"
     "  -V, --version           print the version and exit\n"
     "  -h, --help              print this help and exit\n"
@@ -235,6 +238,15 @@ fwrun_cli_global(fwrun_t *r, fwrun_cli_t *c, int argc, char **argv, int *i,
         if (c->provider == NULL || c->provider[0] == '\0')
             goto missing;
         r->opt.provider = c->provider;
+    } else if (fwrun_cli_is(a, "--server", "-ompi-server", NULL)) {
+        r->opt.server = fwrun_cli_value(argc, argv, i, a);
+        if (r->opt.server == NULL || r->opt.server[0] == '\0')
+            goto missing;
+    } else if (fwrun_cli_is(a, "--npernode", "-npernode", NULL)) {
+        v = fwrun_cli_value(argc, argv, i, a);
+        if (fwrun_cli_long(v, 1, 1 << 20, &n) != 0)
+            goto bad;
+        r->opt.npernode = (uint32_t)n;
     } else if (fwrun_cli_is(a, "-x", NULL, NULL)) {
         v = fwrun_cli_value(argc, argv, i, a);
         if (fwrun_cli_add_env(&c->env, &c->nenv, v, err) != 0)

@@ -260,6 +260,8 @@ fwrun_hosts_prepare(fwrun_t *r, fw_error_t *err)
     rc = fwrun_hosts_order(r);
     if (rc != FW_SUCCESS)
         return rc;
+    for (i = 0; r->opt.npernode > 0 && i < r->job.nhosts; i++)
+        r->job.hosts[i].slots = r->opt.npernode; /* N ranks per host */
     r->job.universe_size = fwrun_total_slots(&r->job);
     if (r->job.napps == 1 && r->job.apps[0].np == 0) {
         r->job.apps[0].np = r->job.universe_size;

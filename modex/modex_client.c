@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * libfabwire's job and modex calls: fw_init, fw_finalize, fw_job_info,
- * fw_put, fw_commit, fw_fence, fw_get. A process talks to its daemon
+ * libfabwire's job and modex calls: fw_client_init/fw_client_finalize
+ * (under fw_init/fw_finalize, dpm/dpm_init.c), fw_job_info, fw_put,
+ * fw_commit, fw_fence, fw_get. A process talks to its daemon
  * over one blocking OOB connection; cards of ranks on this host are read
  * from the daemon's segment mapped read-only, cards of other hosts with
  * one fabric RMA read of that host's window (cached per epoch).
@@ -143,7 +144,7 @@ fw_client_hello(fw_client_t *c)
 }
 
 fw_status_t
-fw_init(int *argc, char ***argv)
+fw_client_init(void)
 {
     fw_client_t *c = &fw_client_g;
     uint8_t secret[FW_OOB_SECRET_LEN], hello[4];
@@ -200,7 +201,7 @@ fw_client_cleanup(fw_client_t *c)
 }
 
 fw_status_t
-fw_finalize(void)
+fw_client_finalize(void)
 {
     fw_client_t *c = &fw_client_g;
     fw_status_t rc;

@@ -34,6 +34,11 @@ fw_status_t fw_client_call(uint8_t type, const void *p, size_t len,
 
 void fw_client_cleanup(fw_client_t *c);
 
+/* Connect to the daemon (fw_init's first half) and leave (fw_finalize's
+ * last half); the dpm layer wraps them. */
+fw_status_t fw_client_init(void);
+fw_status_t fw_client_finalize(void);
+
 /* Per-node remote window cache (modex_get.c). */
 fw_status_t fw_client_remote_alloc(fw_client_t *c);
 void fw_client_remote_free(fw_client_t *c);

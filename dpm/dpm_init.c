@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * fw_init and fw_finalize: the modex client (daemon connection, segment)
+ * below, the dpm layer above. A spawned process connects back to its
+ * parent inside fw_init, as MPI_Init does.
+ */
+#include "dpm/dpm_int.h"
+#include "modex/modex_client.h"
+#include "common/log.h"
+
+fw_status_t
+fw_init(int *argc, char ***argv)
+{
+    fw_status_t rc;
+
+    (void)argc;
+    (void)argv;
+    if (fw_client_g.initialized)
+        return FW_SUCCESS;
+    rc = fw_client_init();
+    if (rc != FW_SUCCESS)
+        return rc;
+    rc = fw_dpm_init();
+    if (rc == FW_SUCCESS)
+        rc = fw_dpm_parent_connect();
+    if (rc != FW_SUCCESS) {
+        fw_dpm_fini();
+        (void)fw_client_finalize();
+    }
+    return rc;
+}
+
+fw_status_t
+fw_finalize(void)
+{
+    if (!fw_client_g.initialized)
+        return FW_ERR_NOT_INITIALIZED;
+    fw_dpm_fini();
+    return fw_client_finalize();
+}

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Private state of libfabwire's dpm layer (communicators, ports,
+ * connect/accept, spawn), shared by the dpm_*.c files of the library.
+ *
+ * Tag layout of every fabric message the layer sends (64 bits):
+ *   [63:62] class: 0 user message, 1 internal collective step,
+ *           2 connect request to a port, 3 answer to a connect
+ *   class 0/1: [61:38] context id, [37:16] sender's rank in its group,
+ *              [15:0] user tag (class 0) or step (class 1)
+ *   class 2/3: [61:0] port nonce / connect nonce
+ */
+#ifndef FW_DPM_INT_H
+#define FW_DPM_INT_H
+
+#include "fabwire.h"
+#include "dpm/dpm.h"
+#include "fabric/fab.h"
+#include "common/buf.h"
+
+#include <stdio.h>
+
+#define FW_DPM_CLASS_USER 0ull
+#define FW_DPM_CLASS_COLL 1ull
+#define FW_DPM_CLASS_PORT 2ull
+#define FW_DPM_CLASS_REPLY 3ull
+#define FW_DPM_CID_BITS 24
+#define FW_DPM_SRC_BITS 22
+#define FW_DPM_MAX_RANKS (1u << FW_DPM_SRC_BITS)
+#define FW_DPM_CID_WORLD 0u
+#define FW_DPM_CID_SELF 1u
+
+/* internal collective steps (class 1 tag field) */
+enum {
+    FW_DPM_STEP_BCAST = 1,  /* root's result to the local group */
+    FW_DPM_STEP_XCHG = 2,   /* root <-> remote root */
+    FW_DPM_STEP_FANIN = 3,  /* members -> root (barrier) */
+    FW_DPM_STEP_FANOUT = 4  /* root -> members (barrier) */
+};
+
+/* Largest internal message (group descriptions): ~30k members. */
+#define FW_DPM_MSG_MAX (1u << 20)
+
+typedef struct fw_dpm_member {
+    uint32_t rank;     /* rank in its own job */
+    uint16_t addr_len; /* 0: not known yet (world, before resolution) */
+    uint8_t addr[FW_MAX_ADDR];
+    uint64_t peer;     /* address vector handle when have_peer */
+    int have_peer;
+} fw_dpm_member_t;
+
+typedef struct fw_dpm_group {
+    uint32_t n;
+    char jobid[FW_JOBID_MAX]; /* job of the members ("" = several) */
+    fw_dpm_member_t *m;
+} fw_dpm_group_t;
+
+typedef enum fw_dpm_comm_kind {
+    FW_DPM_WORLD = 1,
+    FW_DPM_SELF = 2,
+    FW_DPM_INTER = 3,
+    FW_DPM_INTRA = 4 /* from fw_intercomm_merge */
+} fw_dpm_comm_kind_t;
+
+struct fw_comm {
+    fw_dpm_comm_kind_t kind;
+    uint32_t cid;
+    uint32_t rank;           /* in the local group */
+    fw_dpm_group_t *local;   /* world/self: the library's own groups */
+    fw_dpm_group_t *remote;  /* INTER only */
+    int acceptor;            /* INTER: this side accepted or spawned */
+    struct fw_comm *next;    /* list of live INTER/INTRA comms */
+};
+
+typedef struct fw_dpm_port {
+    struct fw_dpm_port *next;
+    uint64_t nonce;
+    char name[FW_MAX_PORT_NAME];
+    volatile int closed;     /* set by fw_port_close from another thread */
+    int internal;            /* spawn's own port, not in the user's view */
+} fw_dpm_port_t;
+
+/* The layer's process-wide state (one job per process). */
+typedef struct fw_dpm_state {
+    int up;                  /* fw_dpm_init done */
+    fw_fab_t *fab;           /* == fw_client_g.fab once opened */
+    int registered;          /* our address went to fwrun */
+    fw_dpm_group_t world_g, self_g;
+    fw_comm_t world, self;
+    fw_comm_t *comms;        /* INTER/INTRA comms alive */
+    fw_comm_t *parent;
+    fw_dpm_port_t *ports;
+    uint32_t reqid;
+    void *av;                /* address -> peer cache (dpm_av.c) */
+} fw_dpm_state_t;
+
+extern fw_dpm_state_t fw_dpm_g;
+
+/* dpm_comm.c */
+fw_status_t fw_dpm_init(void);
+void fw_dpm_fini(void);
+fw_status_t fw_dpm_ep(fw_fab_t **fab_p);
+uint64_t fw_dpm_tag(uint64_t cls, uint32_t cid, uint32_t src, uint32_t t);
+fw_status_t fw_dpm_member_peer(fw_dpm_group_t *g, uint32_t i,
+                               uint64_t *peer_p);
+fw_status_t fw_dpm_world_resolve_all(void);
+fw_status_t fw_dpm_comm_check(const fw_comm_t *comm);
+void fw_dpm_comm_link(fw_comm_t *comm);
+void fw_dpm_comm_free(fw_comm_t *comm);
+int fw_dpm_timeout_ms(const char *param, long dflt_max);
+
+/* dpm_group.c */
+fw_dpm_group_t *fw_dpm_group_new(uint32_t n, const char *jobid);
+void fw_dpm_group_free(fw_dpm_group_t *g);
+void fw_dpm_group_pack(const fw_dpm_group_t *g, fw_buf_t *b);
+fw_status_t fw_dpm_group_unpack(fw_rbuf_t *r, fw_dpm_group_t **g_p);
+uint32_t fw_dpm_cid_derive(uint64_t a, uint64_t b);
+fw_status_t fw_dpm_av_get(const uint8_t *addr, size_t len, uint64_t *peer_p);
+void fw_dpm_av_put(uint64_t peer);
+void fw_dpm_av_fini(void);
+
+/* dpm_coll.c: steps over comm's local group / between the two roots */
+fw_status_t fw_dpm_send(fw_comm_t *comm, fw_dpm_group_t *g, uint32_t dst,
+                        uint64_t cls, uint32_t t, const void *p, size_t len);
+fw_status_t fw_dpm_recv(fw_comm_t *comm, uint32_t src, uint64_t cls,
+                        uint32_t t, void *buf, size_t cap, size_t *len_p);
+fw_status_t fw_dpm_bcast(fw_comm_t *comm, uint32_t root, fw_buf_t *b,
+                         void **out_p, size_t *len_p);
+fw_status_t fw_dpm_barrier(fw_comm_t *comm);
+
+/* dpm_oob.c: requests to fwrun through the daemon */
+fw_status_t fw_dpm_call(uint8_t op, const fw_buf_t *body, uint32_t *reqid_p,
+                        int timeout_ms, void **reply_p, size_t *len_p);
+fw_status_t fw_dpm_send_req(uint8_t op, const fw_buf_t *body,
+                            uint32_t *reqid_p);
+fw_status_t fw_dpm_poll_reply(uint32_t reqid, int timeout_ms, void **reply_p,
+                              size_t *len_p);
+
+/* dpm_connect.c */
+typedef int (*fw_dpm_abort_fn)(void *arg); /* nonzero: stop waiting */
+fw_status_t fw_dpm_port_new(int internal, fw_dpm_port_t **port_p);
+fw_status_t fw_dpm_accept(fw_dpm_port_t *port, fw_comm_t *comm, int root,
+                          fw_dpm_abort_fn abort_fn, void *abort_arg,
+                          int timeout_ms, fw_comm_t **inter);
+void fw_dpm_port_drop(fw_dpm_port_t *port);
+fw_status_t fw_dpm_accept_root(fw_dpm_port_t *port, fw_comm_t *comm,
+                               fw_dpm_abort_fn abort_fn, void *abort_arg,
+                               int timeout_ms, fw_dpm_group_t **remote_p,
+                               uint32_t *cid_p);
+fw_status_t fw_dpm_result_bcast(fw_comm_t *comm, int root, fw_status_t rc,
+                                uint32_t *cid_p, fw_dpm_group_t **remote_p,
+                                fw_buf_t *extra, void **extra_p,
+                                size_t *extra_len);
+fw_status_t fw_dpm_inter_new(fw_comm_t *comm, uint32_t cid,
+                             fw_dpm_group_t *remote, int acceptor,
+                             fw_comm_t **inter);
+fw_status_t fw_dpm_local_ready(fw_comm_t *comm);
+fw_status_t fw_dpm_parent_connect(void);
+fw_status_t fw_dpm_connect_to(const char *port_name, fw_comm_t *comm,
+                              int root, fw_comm_t **inter);
+
+#endif /* FW_DPM_INT_H */

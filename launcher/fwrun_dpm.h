@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * fwrun's dynamic-process services (fwrun_dpm.c: address registry and
+ * name service; fwrun_spawn.c: child jobs).
+ */
+#ifndef FW_LAUNCH_FWRUN_DPM_H
+#define FW_LAUNCH_FWRUN_DPM_H
+
+#include "launcher/fwrun.h"
+#include "common/buf.h"
+#include "oob/oob.h"
+
+typedef struct fwrun_spawn fwrun_spawn_t;
+
+/* fwrun_dpm.c */
+fw_status_t fwrun_dpm_setup(fwrun_t *r, fw_error_t *err);
+void fwrun_dpm_cleanup(fwrun_t *r);
+void fwrun_dpm_msg(fwrun_t *r, const fw_oob_hdr_t *h, const void *p);
+void fwrun_dpm_tool_opened(fwrun_t *r, fw_oob_conn_t *c);
+void fwrun_dpm_tool_msg(fwrun_t *r, fw_oob_conn_t *c, const fw_oob_hdr_t *h,
+                        const void *p);
+void fwrun_dpm_tool_closed(fwrun_t *r, fw_oob_conn_t *c);
+void fwrun_dpm_job_ended(fwrun_t *r);
+void fwrun_dpm_reply(fwrun_t *r, uint32_t daemon, uint32_t rank,
+                     uint32_t reqid, fw_status_t st, const fw_buf_t *fields);
+fwrun_spawn_t **fwrun_dpm_spawns(fwrun_t *r);
+uint32_t fwrun_dpm_next_spawn(fwrun_t *r);
+
+/* fwrun_spawn.c */
+fw_status_t fwrun_spawn_request(fwrun_t *r, uint32_t daemon, uint32_t rank,
+                                uint32_t reqid, fw_rbuf_t *rb);
+fw_status_t fwrun_spawn_done(fwrun_t *r, fw_rbuf_t *rb);
+/* 1 if pid was a child job's fwrun (then handled). */
+int fwrun_spawn_reaped(fwrun_t *r, pid_t pid, int status);
+uint32_t fwrun_spawn_alive(fwrun_t *r);
+void fwrun_spawn_kill(fwrun_t *r, int sig);
+void fwrun_spawn_cleanup(fwrun_t *r);
+
+#endif /* FW_LAUNCH_FWRUN_DPM_H */
