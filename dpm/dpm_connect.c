@@ -418,7 +418,7 @@ fw_dpm_connect_root(const char *port_name, fw_comm_t *comm,
                     fw_dpm_group_t **remote_p, uint32_t *cid_p)
 {
     int ms = fw_dpm_timeout_ms("FW_DPM_CONNECT_MS", 3000);
-    uint64_t deadline = fw_time_ns() + (uint64_t)ms * 1000000ull, now;
+    uint64_t deadline, now;
     fw_dpm_port_desc_t d;
     fw_dpm_group_t *remote = NULL;
     uint8_t *ans = malloc(FW_DPM_MSG_MAX);
@@ -446,6 +446,8 @@ fw_dpm_connect_root(const char *port_name, fw_comm_t *comm,
     if (rc != FW_SUCCESS)
         goto out;
     have_peer = 1;
+    /* the time limit covers the meeting, not our own group's start-up */
+    deadline = fw_time_ns() + (uint64_t)ms * 1000000ull;
     rc = fw_random_bytes(&cnonce, sizeof(cnonce));
     cnonce &= FW_DPM_NONCE_MASK;
     fw_buf_put_u8(&b, FW_DPM_PROTO_VERSION);
