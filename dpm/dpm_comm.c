@@ -227,6 +227,30 @@ fw_dpm_member_peer(fw_dpm_group_t *g, uint32_t i, uint64_t *peer_p)
     return FW_SUCCESS;
 }
 
+/* Give every member of a group of our job its address (from fwrun). */
+fw_status_t
+fw_dpm_fill_group(fw_dpm_group_t *g)
+{
+    fw_dpm_group_t *w = &fw_dpm_g.world_g;
+    fw_status_t rc = FW_SUCCESS;
+
+    if (strcmp(g->jobid, w->jobid) != 0)
+        return FW_SUCCESS;
+    for (uint32_t i = 0; i < g->n && rc == FW_SUCCESS; i++) {
+        fw_dpm_member_t *m = &g->m[i];
+
+        if (m->addr_len != 0 || m->rank >= w->n)
+            continue;
+        if (w->m[m->rank].addr_len == 0)
+            rc = fw_dpm_world_resolve_all();
+        if (rc == FW_SUCCESS) {
+            memcpy(m->addr, w->m[m->rank].addr, w->m[m->rank].addr_len);
+            m->addr_len = w->m[m->rank].addr_len;
+        }
+    }
+    return rc;
+}
+
 fw_status_t
 fw_dpm_comm_check(const fw_comm_t *comm)
 {

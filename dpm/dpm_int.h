@@ -104,6 +104,7 @@ uint64_t fw_dpm_tag(uint64_t cls, uint32_t cid, uint32_t src, uint32_t t);
 fw_status_t fw_dpm_member_peer(fw_dpm_group_t *g, uint32_t i,
                                uint64_t *peer_p);
 fw_status_t fw_dpm_world_resolve_all(void);
+fw_status_t fw_dpm_fill_group(fw_dpm_group_t *g);
 fw_status_t fw_dpm_comm_check(const fw_comm_t *comm);
 void fw_dpm_comm_link(fw_comm_t *comm);
 void fw_dpm_comm_free(fw_comm_t *comm);

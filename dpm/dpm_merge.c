@@ -82,6 +82,12 @@ fw_dpm_merged(fw_comm_t *inter, int local_first, fw_comm_t **intra)
         free(c);
         return FW_ERR_NO_MEM;
     }
+    /* copies of our world may lack addresses the registry knows */
+    if (fw_dpm_fill_group(inter->local) != FW_SUCCESS) {
+        fw_dpm_group_free(g);
+        free(c);
+        return FW_ERR_UNREACHABLE;
+    }
     for (i = 0; i < a->n; i++)
         g->m[i] = a->m[i];
     for (i = 0; i < z->n; i++)

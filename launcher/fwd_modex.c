@@ -202,6 +202,13 @@ fwd_modex_setup(fwd_t *d, int node)
     sp.self_node = (uint32_t)node;
     sp.mode = fwd_modex_mode();
     fw_modex_seg_mode_set(d->seg, sp.mode);
+    /* the ranks' endpoints bind to the address this host uses toward
+     * fwrun (loopback on one host), so ports and cards are reachable
+     * from the other hosts before our own fabric opens */
+    if (d->tree.parent != NULL)
+        fw_modex_seg_provider_set(d->seg,
+                                  d->provider != NULL ? d->provider : "",
+                                  fw_oob_conn_local_addr(d->tree.parent));
     rc = fw_modex_server_create(&sp, &fwd_modex_ops, d, &d->modex);
     free(ranks);
     return rc;

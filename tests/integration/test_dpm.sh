@@ -1,0 +1,317 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# Dynamic processes on this host, driven by tests/progs/dpm_check (one
+# subcommand per case, "FAIL: ..." on stderr for every check that does
+# not hold). One group of cases per run:
+#   test_dpm.sh world     send/recv on world and self, ports, no parent
+#   test_dpm.sh connect   two fwrun jobs (2 and 3 ranks) through a port
+#                         file, N accept/connect cycles with merges;
+#                         name service in one job and across jobs with
+#                         fw-server
+#   test_dpm.sh spawn     spawn from 2 parents, spawn_multiple, info keys
+#   test_dpm.sh failures  dead and closed ports, failing spawns
+#   test_dpm.sh cycles N  N spawn/disconnect cycles: no fd or memory leak
+# After every job, no rank, daemon or child may be left. No root needed.
+set -u
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+case_=${1:-world}
+ncycles=${2:-100}
+server_pid=""
+
+# fw-server's report file lives outside $T: fw_finish counts every
+# process whose command line holds $T as a leftover of the job
+NSD=$(mktemp -d /tmp/fwdpm-ns.XXXXXXXX)
+dpm_cleanup() {
+    [ -n "$server_pid" ] && kill -KILL "$server_pid" 2>/dev/null
+    fw_lib_cleanup
+    rm -rf "$NSD"
+}
+trap dpm_cleanup EXIT
+trap 'exit 1' INT TERM HUP
+fw_lib_check_build
+case $case_ in
+cycles) fw_lib_budget $((ncycles * 2 / 3 + 60)) ;;
+*) fw_lib_budget 150 ;;
+esac
+
+DPM_BIN=$FW_BLD/tests/progs/dpm_check
+SERVER=$FW_BLD/launcher/fw-server
+if [ ! -x "$DPM_BIN" ]; then
+    echo "not ok 1 - dpm_check is built ($DPM_BIN)"
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+# ranks and children run as $T/dpm_check: fw_finish finds any leftover
+ln -s "$DPM_BIN" "$T/dpm_check"
+P=$T/dpm_check
+# a blocking step of dpm_check gives up (exit 3) after this long
+export FW_T_DPM_ALARM=${FW_T_DPM_ALARM:-40}
+
+# dpm_ok DESC...: the job exited 0, every rank said "all checks passed"
+# and nobody printed FAIL; otherwise show why
+dpm_ok() {
+    local n_ok
+
+    n_ok=$(grep -c 'all checks passed$' "$R_OUT")
+    [ "$R_RC" -eq 0 ] && [ "$n_ok" -ge "$DPM_NRANKS" ] &&
+        ! grep -q '^FAIL' "$R_ERR"
+    dpm_report $? "$@"
+}
+
+dpm_report() {
+    local st=$1
+
+    shift
+    t_ok "$st" "$(echo "$*" | tr -s "\n" " ") ($R_MS ms)"
+    if [ "$st" -ne 0 ]; then
+        diag "fwrun rc $R_RC; stderr:"
+        diag "$(grep -v '^fabwire\[' "$R_ERR" | head -n 12)"
+    fi
+    return "$st"
+}
+
+# dpm_run LABEL NRANKS SECS -- FWRUN-ARGS: run a job, check, report
+dpm_run() {
+    local label=$1 secs=$3
+
+    DPM_NRANKS=$2
+    shift 4
+    fw_start "$label" -- "$@" || return 1
+    fw_finish "$secs"
+}
+
+# Nothing of this build may be left (also what is not under $T).
+dpm_no_strays() {
+    local left
+
+    sleep 0.2
+    left=$(pgrep -a -f -- "$FW_BLD/(tests/progs/dpm_check|launcher/fw(run|d) )" |
+        grep -v "^$$ ")
+    [ -z "$left" ]
+    t_ok $? "no fwrun, fwd or dpm_check of $FW_BLD left"
+    [ -n "$left" ] && diag "$left"
+}
+
+# wait_for SECS CMD...: poll CMD until it succeeds
+wait_for() {
+    local secs=$1 t0
+
+    shift
+    t0=$(t_now_ms)
+    until "$@"; do
+        [ $(($(t_now_ms) - t0)) -ge $((secs * 1000)) ] && return 1
+        sleep 0.02
+    done
+}
+
+start_server() {
+    rm -f "$NSD/ns.uri"
+    "$SERVER" --report-uri "$NSD/ns.uri" >"$NSD/server.out" 2>"$NSD/server.err" &
+    server_pid=$!
+    wait_for 10 test -s "$NSD/ns.uri"
+}
+
+stop_server() {
+    [ -z "$server_pid" ] && return 0
+    kill -TERM "$server_pid" 2>/dev/null
+    wait "$server_pid" 2>/dev/null
+    server_pid=""
+}
+
+# Two jobs at once: fw_finish checks that nothing of $T is left, so both
+# must have ended first. dpm_save SLOT / dpm_restore SLOT keep a job's
+# fw_start state; dpm_wait_both SECS waits (bounded) for both fwruns.
+declare -A dpm_st
+dpm_save() {
+    local v
+
+    for v in R_PID R_OUT R_ERR R_SUB R_LABEL R_T0 r_n; do
+        dpm_st[$1.$v]=${!v}
+    done
+}
+
+dpm_restore() {
+    local v
+
+    for v in R_PID R_OUT R_ERR R_SUB R_LABEL R_T0 r_n; do
+        printf -v "$v" '%s' "${dpm_st[$1.$v]}"
+    done
+}
+
+dpm_wait_both() {
+    local secs=$1 t0
+
+    t0=$(t_now_ms)
+    until fw_exited "${dpm_st[a.R_PID]}" && fw_exited "${dpm_st[b.R_PID]}"
+    do
+        [ $(($(t_now_ms) - t0)) -ge $((secs * 1000)) ] && return 1
+        sleep 0.05
+    done
+}
+
+# dpm_finish_both SECS DESC-A DESC-B: finish and check both jobs (the
+# expected passing rank counts in DPM_NA and DPM_NB); r_n stays the
+# highest job number
+dpm_finish_both() {
+    local secs=$1 desc_a=$2 desc_b=$3 top=$r_n
+
+    dpm_wait_both "$secs" || diag "the two jobs did not end within $secs s"
+    dpm_restore a
+    DPM_NRANKS=$DPM_NA
+    fw_finish 5
+    dpm_ok "$desc_a"
+    dpm_restore b
+    DPM_NRANKS=$DPM_NB
+    fw_finish 5
+    dpm_ok "$desc_b"
+    r_n=$top
+}
+
+# --- world, ports, no parent ---------------------------------------------------
+case_world() {
+    local n
+
+    for n in 1 2 5; do
+        dpm_run "world -n $n" "$n" 30 -- --oversubscribe -n "$n" "$P" world
+        dpm_ok "world, $n ranks: ring with 4 tags, ANY_SOURCE/ANY_TAG," \
+            "zero-length, truncation, bad dest/tag, self, peer_addr," \
+            "provider, rank/size of world/self/NULL"
+    done
+    dpm_run "ports" 2 30 -- -n 2 "$P" ports
+    dpm_ok "ports: printable names < FW_MAX_PORT_NAME, malformed/" \
+        "truncated/foreign names -> FW_ERR_PORT at once, close twice," \
+        "accept on a closed port"
+    dpm_run "noparent" 2 20 -- -n 2 "$P" noparent
+    dpm_ok "fw_comm_get_parent gives NULL in a job not spawned"
+    dpm_no_strays
+}
+
+# --- connect / accept, name service -------------------------------------------------
+case_connect() {
+    local pa pc ra rc_ ok_a ok_c rca
+
+    # acceptor job of 2, connector job of 3, 4 cycles (every merge
+    # high combination), started independently; the port goes by file
+    rm -f "$T/port"
+    fw_start "acceptor -n 2" -- -n 2 "$P" acceptor "$T/port" 4
+    dpm_save a
+    fw_start "connector -n 3" -- --oversubscribe -n 3 "$P" connector \
+        "$T/port" 4
+    dpm_save b
+    DPM_NA=2 DPM_NB=3
+    dpm_finish_both 90 \
+        "acceptor job (2 ranks): 4 accepts on one port from a file" \
+        "connector job (3 ranks, root going round): 4 connects, messages
+ both ways between every pair, remote_size, merges in every high order,
+ disconnect"
+    dpm_no_strays
+
+    # name service inside one job (fwrun serves it)
+    dpm_run "ns_job" 2 30 -- -n 2 "$P" ns_job svc-job
+    dpm_ok "job-scope name service: a lookup waits for a later publish," \
+        "duplicate -> FW_ERR_EXISTS, unknown -> FW_ERR_NOT_FOUND at once" \
+        "or after its timeout, unpublish"
+    dpm_run "nsquery other job" 1 20 -- -n 1 "$P" nsquery svc-job none
+    dpm_ok "another job (no server) does not see svc-job"
+
+    # across jobs through fw-server
+    if ! start_server; then
+        t_ok 1 "fw-server starts ($SERVER)"
+        return
+    fi
+    fw_start "lookup job" -- --server "file:$NSD/ns.uri" -n 2 "$P" lookup \
+        svc-x
+    dpm_save b
+    fw_wait_lines '^looking up' 1 20
+    sleep 0.5
+    fw_start "publish job" -- --server "file:$NSD/ns.uri" -n 2 "$P" publish \
+        svc-x
+    dpm_save a
+    DPM_NA=2 DPM_NB=2
+    dpm_finish_both 60 \
+        "publisher job with fw-server: publish, duplicate -> FW_ERR_EXISTS,
+ unknown lookups, accept the other job, unpublish" \
+        "lookup job with fw-server: lookup waits for the later publish,
+ unpublish by another job -> FW_ERR_PERM, publish -> FW_ERR_EXISTS, connect"
+    grep -q '^lookup waited' "$R_OUT" &&
+        diag "$(grep '^lookup waited' "$R_OUT")"
+
+    # entries of a job go when it ends
+    fw_start "publish and leave" -- --server "file:$NSD/ns.uri" -n 1 "$P" \
+        ns_job svc-gone
+    fw_finish 30
+    dpm_run "nsquery after publisher left" 1 20 -- \
+        --server "file:$NSD/ns.uri" -n 1 "$P" nsquery svc-x none
+    dpm_ok "after both jobs ended, svc-x is not found through fw-server"
+    stop_server
+    dpm_no_strays
+}
+
+# --- spawn ------------------------------------------------------------------------
+case_spawn() {
+    mkdir -p "$T/wdir"
+    dpm_run "spawn 3 from 2" 5 60 -- --oversubscribe -n 2 "$P" spawn 3
+    dpm_ok "spawn of 3 from 2 parents: errcodes 0, remote_size 3, round" \
+        "trip between every parent and child, merges (tie: parents" \
+        "first; children low: children first), disconnect"
+    dpm_run "spawn 1 from 1" 2 60 -- -n 1 "$P" spawn 1
+    dpm_ok "spawn of 1 from 1 parent, same checks"
+    dpm_run "spawn_multiple" 5 60 -- --oversubscribe -n 2 "$P" \
+        spawn_multiple
+    dpm_ok "spawn_multiple: 2 x child + 1 x child2 in one job, ranks in" \
+        "order"
+    dpm_run "spawn_info" 4 60 -- --oversubscribe -n 2 "$P" spawn_info \
+        "$T/wdir" localhost 2
+    dpm_ok "spawn info: wdir, env A=1/B=2, map_by slot, npernode 2, host" \
+        "localhost reach the children"
+    dpm_no_strays
+}
+
+# --- failures -------------------------------------------------------------------------
+case_failures() {
+    local s
+
+    rm -f "$T/deadport"
+    dpm_run "portonly" 1 20 -- -n 1 "$P" portonly "$T/deadport"
+    dpm_ok "a job opens a port, writes it and exits"
+    FW_DPM_CONNECT_MS=1000 FW_DPM_ACCEPT_MS=500 dpm_run "dead" 2 30 -- \
+        -x FW_DPM_CONNECT_MS -x FW_DPM_ACCEPT_MS -n 2 "$P" dead \
+        "$T/deadport"
+    s=$(sed -n 's/^dead port: //p; s/^closed port: //p' "$R_OUT" |
+        tr '\n' ';')
+    dpm_ok "connect to the port of an exited job and to a closed port:" \
+        "error within FW_DPM_CONNECT_MS=1000 (< 5 s; $s); accept with" \
+        "FW_DPM_ACCEPT_MS=500 -> FW_ERR_TIMEOUT"
+    dpm_run "spawn_fail" 2 60 -- --oversubscribe -n 1 "$P" spawn_fail
+    s=$(sed -n 's/^missing program: //p' "$R_OUT")
+    dpm_ok "failing spawns: missing program -> FW_ERR_SPAWN ($s), every" \
+        "errcode set; spawn_multiple with one missing: no child left;" \
+        "bad arguments and info keys -> FW_ERR_BAD_PARAM; then a spawn" \
+        "works"
+    dpm_run "spawn_fail from 2" 3 60 -- --oversubscribe -n 2 "$P" spawn_fail
+    dpm_ok "failing spawns from 2 parents"
+    dpm_no_strays
+}
+
+# --- cycles ---------------------------------------------------------------------------
+case_cycles() {
+    dpm_run "cycles $ncycles" 1 $((ncycles + 60)) -- -n 1 "$P" cycles \
+        "$ncycles"
+    dpm_ok "$ncycles spawn/disconnect cycles: $(sed -n 's/^cycles //p' \
+        "$R_OUT")"
+    dpm_no_strays
+}
+
+case $case_ in
+world) case_world ;;
+connect) case_connect ;;
+spawn) case_spawn ;;
+failures) case_failures ;;
+cycles) case_cycles ;;
+*) echo "usage: test_dpm.sh world|connect|spawn|failures|cycles [N]" >&2
+   exit 2 ;;
+esac
+t_done

@@ -1,0 +1,1638 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Dynamic-process checks (include/fabwire/dpm.h), run under fwrun by
+ * tests/integration/test_dpm*.sh. One subcommand per case; every rank
+ * prints "FAIL: ..." on stderr for each check that does not hold, one
+ * summary line on stdout, and exits 0 only if all held.
+ *   dpm_check world                   send/recv on world and self
+ *   dpm_check ports                   port names, bad names, close
+ *   dpm_check acceptor FILE N         open a port, write it to FILE,
+ *   dpm_check connector FILE N        N accept/connect cycles over world
+ *   dpm_check portonly FILE           open a port, write FILE, exit
+ *   dpm_check dead FILE               connect to FILE's (dead) port
+ *   dpm_check ns_job NAME             job-scope name service (2+ ranks)
+ *   dpm_check publish NAME            cross-job name service (fw-server),
+ *   dpm_check lookup NAME             publisher and looker-up
+ *   dpm_check nsquery NAME found|none lookup with timeout 0
+ *   dpm_check spawn K                 spawn K children over world
+ *   dpm_check spawn_multiple          two programs in one child job
+ *   dpm_check spawn_fail              failing spawns, bad arguments
+ *   dpm_check spawn_info WDIR HOSTS K info keys (HOSTS "-": none)
+ *   dpm_check spawn_where K KEY VALUE.. children placed by info keys;
+ *                                     prints "child J addr A"
+ *   dpm_check noparent                not a spawned job
+ *   dpm_check cycles N                N spawn/disconnect cycles, leaks
+ *   dpm_check child APP MODE [WDIR]   a spawned child (MODE full|quick|
+ *                                     info|where)
+ * Every blocking step is bounded by alarm() (FW_T_DPM_ALARM, default 60 s).
+ */
+#define _GNU_SOURCE
+
+#include <fabwire.h>
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/****************/
+/* Local Macros */
+/****************/
+
+#define DPM_CHECK_TAG_PING 1
+#define DPM_CHECK_TAG_PONG 2
+#define DPM_CHECK_TAG_ID 3
+#define DPM_CHECK_TAG_ADDR 4
+#define DPM_CHECK_MAX_PROCS 64
+
+/* Count a failed check and say which (with the rank). */
+#define CHECK(cond, ...)                                                      \
+    do {                                                                      \
+        if (!(cond))                                                          \
+            dpm_check_fail(__LINE__, __VA_ARGS__);                            \
+    } while (0)
+/* A call that must return an exact status. */
+#define CHECK_ST(call, want)                                                  \
+    do {                                                                      \
+        fw_status_t st_ = (call);                                             \
+        if (st_ != (want))                                                    \
+            dpm_check_fail(__LINE__, "%s = %s (%d), want %s", #call,          \
+                           fw_strerror(st_), (int)st_, #want);                \
+    } while (0)
+
+/****************/
+/* Local Types  */
+/****************/
+
+/* What a process says about itself in messages between groups. */
+struct dpm_check_id {
+    int32_t side; /* 0 acceptor / parent, 1 connector / child */
+    int32_t rank; /* in its local group */
+    int32_t size; /* of its local group */
+    int32_t remote_size;
+    int32_t app; /* child: program number (1, 2) */
+    int32_t ok;  /* child: its own checks held */
+    int32_t cycle;
+    int32_t pad;
+};
+
+/*******************/
+/* Local Variables */
+/*******************/
+
+static int dpm_check_bad;
+static int dpm_check_rank = -1;
+static const char *dpm_check_cmd = "?";
+static const char *volatile dpm_check_waiting = "start";
+static unsigned int dpm_check_alarm_s = 60;
+static char dpm_check_self[PATH_MAX];
+
+static void
+dpm_check_fail(int line, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "FAIL: %s rank %d (line %d): ", dpm_check_cmd,
+            dpm_check_rank, line);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    dpm_check_bad++;
+}
+
+static double
+dpm_check_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void
+dpm_check_on_alarm(int sig)
+{
+    char msg[256];
+    int n;
+    ssize_t rc;
+
+    (void)sig;
+    n = snprintf(msg, sizeof(msg), "FAIL: %s rank %d: timed out in %s\n",
+                 dpm_check_cmd, dpm_check_rank, dpm_check_waiting);
+    rc = write(STDERR_FILENO, msg, n > 0 ? (size_t)n : 0);
+    (void)rc;
+    _exit(3);
+}
+
+/* Name the step (for the alarm message) and re-arm the alarm. */
+static void
+dpm_check_step(const char *what)
+{
+    dpm_check_waiting = what;
+    alarm(dpm_check_alarm_s);
+}
+
+static int
+dpm_check_is_printable(const char *s)
+{
+    for (; *s != '\0'; s++)
+        if (!isprint((unsigned char)*s) || isspace((unsigned char)*s))
+            return 0;
+    return 1;
+}
+
+/***************************************************************************/
+/* Helpers between two groups                                              */
+/***************************************************************************/
+
+static void
+dpm_check_id_fill(struct dpm_check_id *id, fw_comm_t *inter, int side,
+                  int app, int ok, int cycle)
+{
+    memset(id, 0, sizeof(*id));
+    id->side = side;
+    id->rank = fw_comm_rank(inter);
+    id->size = fw_comm_size(inter);
+    id->remote_size = fw_comm_remote_size(inter);
+    id->app = app;
+    id->ok = ok;
+    id->cycle = cycle;
+}
+
+/*
+ * Every local rank sends its id to every remote rank (senders first when
+ * send_first), then receives every remote rank's id, in rank order, and
+ * checks it. got (may be NULL) receives the remote ids.
+ */
+static void
+dpm_check_all_pairs(fw_comm_t *inter, int side, int send_first, int app,
+                    int ok, int cycle, struct dpm_check_id *got)
+{
+    int nr = fw_comm_remote_size(inter), j, pass;
+    struct dpm_check_id me, them;
+    size_t len;
+    fw_status_t st;
+
+    dpm_check_id_fill(&me, inter, side, app, ok, cycle);
+    for (pass = 0; pass < 2; pass++) {
+        if ((pass == 0) == (send_first != 0)) {
+            dpm_check_step("all-pairs send");
+            for (j = 0; j < nr; j++) {
+                st = fw_comm_send(inter, j, DPM_CHECK_TAG_ID, &me,
+                                  sizeof(me));
+                CHECK(st == FW_SUCCESS, "send id to remote %d: %s", j,
+                      fw_strerror(st));
+            }
+            continue;
+        }
+        dpm_check_step("all-pairs recv");
+        for (j = 0; j < nr; j++) {
+            memset(&them, 0, sizeof(them));
+            len = 0;
+            st = fw_comm_recv(inter, j, DPM_CHECK_TAG_ID, &them,
+                              sizeof(them), &len);
+            CHECK(st == FW_SUCCESS && len == sizeof(them),
+                  "recv id from remote %d: %s, %zu bytes", j,
+                  fw_strerror(st), len);
+            CHECK(them.side == !side && them.rank == j &&
+                      them.size == nr && them.remote_size == me.size &&
+                      them.cycle == cycle,
+                  "remote %d says side %d rank %d size %d remote_size %d "
+                  "cycle %d; want side %d rank %d size %d remote_size %d "
+                  "cycle %d", j, them.side, them.rank, them.size,
+                  them.remote_size, them.cycle, !side, j, nr, me.size,
+                  cycle);
+            if (got != NULL)
+                got[j] = them;
+        }
+    }
+}
+
+/*
+ * Merge inter with high; first_is_side tells which side should come
+ * first. Checks size, own rank, and (through merged rank 0) the order of
+ * every member; then disconnects the merged communicator.
+ */
+static void
+dpm_check_merge(fw_comm_t *inter, int side, int high, int first_side)
+{
+    int nl = fw_comm_size(inter), nr = fw_comm_remote_size(inter);
+    int me = fw_comm_rank(inter), want, k, n_first;
+    struct dpm_check_id id, got;
+    fw_comm_t *intra = NULL;
+    fw_status_t st;
+    size_t len;
+
+    dpm_check_step("fw_intercomm_merge");
+    st = fw_intercomm_merge(inter, high, &intra);
+    CHECK(st == FW_SUCCESS && intra != NULL, "merge (high %d): %s", high,
+          fw_strerror(st));
+    if (st != FW_SUCCESS || intra == NULL)
+        return;
+    want = side == first_side ? me : nr + me;
+    CHECK(fw_comm_size(intra) == nl + nr, "merged size %d, want %d",
+          fw_comm_size(intra), nl + nr);
+    CHECK(fw_comm_rank(intra) == want, "merged rank %d, want %d (high %d)",
+          fw_comm_rank(intra), want, high);
+    CHECK(fw_comm_remote_size(intra) == 0, "merged remote_size %d",
+          fw_comm_remote_size(intra));
+    /* all to all over the merged comm: each member checks everyone's
+     * place (both groups, own group included) */
+    memset(&id, 0, sizeof(id));
+    id.side = side;
+    id.rank = me;
+    n_first = side == first_side ? nl : nr;
+    dpm_check_step("merged: send ids to everyone");
+    for (k = 0; k < nl + nr; k++) {
+        st = fw_comm_send(intra, k, DPM_CHECK_TAG_ID, &id, sizeof(id));
+        CHECK(st == FW_SUCCESS, "merged (high %d) send from %d to %d: %s",
+              high, fw_comm_rank(intra), k, fw_strerror(st));
+    }
+    dpm_check_step("merged: recv ids from everyone");
+    for (k = 0; k < nl + nr; k++) {
+        memset(&got, 0, sizeof(got));
+        len = 0;
+        st = fw_comm_recv(intra, k, DPM_CHECK_TAG_ID, &got, sizeof(got),
+                          &len);
+        CHECK(st == FW_SUCCESS && len == sizeof(got),
+              "merged recv from %d: %s", k, fw_strerror(st));
+        CHECK(got.side == (k < n_first ? first_side : !first_side) &&
+                  got.rank == (k < n_first ? k : k - n_first),
+              "merged rank %d is side %d rank %d; want side %d rank %d",
+              k, got.side, got.rank, k < n_first ? first_side : !first_side,
+              k < n_first ? k : k - n_first);
+    }
+    dpm_check_step("disconnect merged");
+    st = fw_comm_disconnect(&intra);
+    CHECK(st == FW_SUCCESS && intra == NULL,
+          "disconnect merged: %s, handle %p", fw_strerror(st), (void *)intra);
+}
+
+static void
+dpm_check_disconnect(fw_comm_t **inter, const char *what)
+{
+    fw_status_t st;
+
+    dpm_check_step(what);
+    st = fw_comm_disconnect(inter);
+    CHECK(st == FW_SUCCESS && *inter == NULL, "%s: %s, handle %p", what,
+          fw_strerror(st), (void *)*inter);
+}
+
+/* Poll for FILE (up to secs) and read the port name from it. */
+static int
+dpm_check_read_port(const char *file, char port[FW_MAX_PORT_NAME],
+                    int secs)
+{
+    double t0 = dpm_check_now_ms();
+    FILE *f;
+    size_t n;
+
+    dpm_check_step("waiting for the port file");
+    while ((f = fopen(file, "r")) == NULL) {
+        if (dpm_check_now_ms() - t0 > secs * 1e3) {
+            dpm_check_fail(__LINE__, "no port file %s after %d s", file,
+                           secs);
+            return -1;
+        }
+        usleep(20000);
+    }
+    n = fread(port, 1, FW_MAX_PORT_NAME - 1, f);
+    fclose(f);
+    port[n] = '\0';
+    while (n > 0 && port[n - 1] == '\n')
+        port[--n] = '\0';
+    CHECK(n > 0, "empty port file %s", file);
+    return n > 0 ? 0 : -1;
+}
+
+static int
+dpm_check_write_port(const char *file, const char *port)
+{
+    char tmp[PATH_MAX];
+    FILE *f;
+
+    snprintf(tmp, sizeof(tmp), "%s.tmp", file);
+    f = fopen(tmp, "w");
+    if (f == NULL || fprintf(f, "%s\n", port) < 0 || fclose(f) != 0 ||
+        rename(tmp, file) != 0) {
+        dpm_check_fail(__LINE__, "cannot write %s: %s", file,
+                       strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/***************************************************************************/
+/* world                                                                   */
+/***************************************************************************/
+
+static void
+dpm_check_fill(char *buf, size_t len, int src, int tag)
+{
+    size_t i;
+
+    for (i = 0; i < len; i++)
+        buf[i] = (char)(src * 13 + tag * 7 + (int)i);
+}
+
+static void
+dpm_check_world_ring(fw_comm_t *w, int rank, int size)
+{
+    static const int tags[] = {0, 7, 4096, FW_TAG_UB};
+    static const size_t lens[] = {1, 100, 4000, 64};
+    char out[4096], in[4096], want[4096];
+    int next = (rank + 1) % size, prev = (rank + size - 1) % size, t;
+    size_t len;
+    fw_status_t st;
+
+    for (t = 0; t < 4; t++) {
+        dpm_check_fill(out, lens[t], rank, tags[t]);
+        dpm_check_fill(want, lens[t], prev, tags[t]);
+        dpm_check_step("ring");
+        if (rank == 0) {
+            st = fw_comm_send(w, next, tags[t], out, lens[t]);
+            CHECK(st == FW_SUCCESS, "ring send tag %d: %s", tags[t],
+                  fw_strerror(st));
+        }
+        len = 0;
+        st = fw_comm_recv(w, prev, tags[t], in, sizeof(in), &len);
+        CHECK(st == FW_SUCCESS && len == lens[t] &&
+                  memcmp(in, want, len) == 0,
+              "ring recv tag %d from %d: %s, %zu bytes (want %zu)", tags[t],
+              prev, fw_strerror(st), len, lens[t]);
+        if (rank != 0) {
+            st = fw_comm_send(w, next, tags[t], out, lens[t]);
+            CHECK(st == FW_SUCCESS, "ring send tag %d: %s", tags[t],
+                  fw_strerror(st));
+        }
+    }
+}
+
+/* Every rank but 0 sends (rank, tag) to 0, which takes them with the
+ * wildcards and checks the set. */
+static void
+dpm_check_world_any(fw_comm_t *w, int rank, int size)
+{
+    int32_t msg[2], seen[DPM_CHECK_MAX_PROCS] = {0};
+    int k, pass;
+    size_t len;
+    fw_status_t st;
+
+    for (pass = 0; pass < 3; pass++) {
+        char go = 1;
+
+        /* rank 0 lets the others send only once it has taken the
+         * previous pass, so that the wildcards see one pass at a time */
+        dpm_check_step("any source / any tag");
+        if (rank != 0) {
+            CHECK_ST(fw_comm_recv(w, 0, 199, &go, 1, NULL), FW_SUCCESS);
+            msg[0] = rank;
+            msg[1] = 200 + rank;
+            st = fw_comm_send(w, 0, msg[1], msg, sizeof(msg));
+            CHECK(st == FW_SUCCESS, "send to 0: %s", fw_strerror(st));
+            continue;
+        }
+        memset(seen, 0, sizeof(seen));
+        for (k = 1; k < size; k++)
+            CHECK_ST(fw_comm_send(w, k, 199, &go, 1), FW_SUCCESS);
+        for (k = 1; k < size; k++) {
+            int src = FW_ANY_SOURCE, tag = FW_ANY_TAG;
+
+            /* pass 0: both wildcards; 1: any source with a tag (taken in
+             * rank order); 2: a source with any tag */
+            if (pass >= 1) {
+                src = pass == 2 ? k : FW_ANY_SOURCE;
+                tag = pass == 1 ? 200 + k : FW_ANY_TAG;
+            }
+            len = 0;
+            st = fw_comm_recv(w, src, tag, msg, sizeof(msg), &len);
+            CHECK(st == FW_SUCCESS && len == sizeof(msg), "recv (%d, %d): %s",
+                  src, tag, fw_strerror(st));
+            if (st != FW_SUCCESS)
+                continue;
+            CHECK(msg[0] >= 1 && msg[0] < size && msg[1] == 200 + msg[0] &&
+                      !seen[msg[0]] && (pass == 0 || msg[0] == k),
+                  "pass %d: message (%d, %d) unexpected", pass, msg[0],
+                  msg[1]);
+            if (msg[0] >= 1 && msg[0] < size)
+                seen[msg[0]] = 1;
+        }
+    }
+}
+
+static void
+dpm_check_world_edge(fw_comm_t *w, int rank, int size)
+{
+    char big[200], small[10], z = 'z';
+    size_t len;
+    fw_status_t st;
+    int peer = rank ^ 1;
+
+    /* zero-length, truncation (consumed), then the next message */
+    if (peer < size) {
+        dpm_check_step("zero-length / truncation");
+        dpm_check_fill(big, sizeof(big), rank, 9);
+        if (rank % 2 == 0) {
+            CHECK_ST(fw_comm_send(w, peer, 9, &z, 0), FW_SUCCESS);
+            CHECK_ST(fw_comm_send(w, peer, 9, big, sizeof(big)), FW_SUCCESS);
+            CHECK_ST(fw_comm_send(w, peer, 9, big, 5), FW_SUCCESS);
+        } else {
+            len = 99;
+            st = fw_comm_recv(w, peer, 9, small, sizeof(small), &len);
+            CHECK(st == FW_SUCCESS && len == 0, "zero-length recv: %s, %zu",
+                  fw_strerror(st), len);
+            st = fw_comm_recv(w, peer, 9, small, sizeof(small), &len);
+            CHECK(st == FW_ERR_TRUNCATE, "200 bytes into 10: %s, want "
+                  "FW_ERR_TRUNCATE", fw_strerror(st));
+            dpm_check_fill(big, 5, peer, 9);
+            len = 0;
+            st = fw_comm_recv(w, peer, 9, small, sizeof(small), &len);
+            CHECK(st == FW_SUCCESS && len == 5 && memcmp(small, big, 5) == 0,
+                  "after truncation, next message: %s, %zu bytes",
+                  fw_strerror(st), len);
+        }
+    }
+    /* bad parameters */
+    CHECK_ST(fw_comm_send(w, size, 0, &z, 1), FW_ERR_BAD_PARAM);
+    CHECK_ST(fw_comm_send(w, -1, 0, &z, 1), FW_ERR_BAD_PARAM);
+    CHECK_ST(fw_comm_send(w, 0, -1, &z, 1), FW_ERR_BAD_PARAM);
+    CHECK_ST(fw_comm_send(w, 0, FW_TAG_UB + 1, &z, 1), FW_ERR_BAD_PARAM);
+    CHECK_ST(fw_comm_send(NULL, 0, 0, &z, 1), FW_ERR_BAD_PARAM);
+    CHECK_ST(fw_comm_send(w, 0, 0, NULL, 1), FW_ERR_BAD_PARAM);
+    CHECK_ST(fw_comm_recv(w, size, 0, &z, 1, NULL), FW_ERR_BAD_PARAM);
+    CHECK_ST(fw_comm_recv(w, -2, 0, &z, 1, NULL), FW_ERR_BAD_PARAM);
+    CHECK_ST(fw_comm_recv(w, 0, FW_TAG_UB + 1, &z, 1, NULL),
+             FW_ERR_BAD_PARAM);
+    CHECK_ST(fw_comm_recv(w, 0, -2, &z, 1, NULL), FW_ERR_BAD_PARAM);
+    CHECK_ST(fw_comm_recv(NULL, 0, 0, &z, 1, NULL), FW_ERR_BAD_PARAM);
+    CHECK_ST(fw_comm_send(fw_comm_self(), 1, 0, &z, 1), FW_ERR_BAD_PARAM);
+}
+
+static void
+dpm_check_world_self(void)
+{
+    fw_comm_t *s = fw_comm_self();
+    char out[32] = "to myself", in[32];
+    size_t len = 0;
+    fw_status_t st;
+
+    dpm_check_step("self send/recv");
+    CHECK_ST(fw_comm_send(s, 0, 5, out, sizeof(out)), FW_SUCCESS);
+    st = fw_comm_recv(s, 0, 5, in, sizeof(in), &len);
+    CHECK(st == FW_SUCCESS && len == sizeof(out) &&
+              memcmp(in, out, len) == 0,
+          "self recv: %s, %zu bytes", fw_strerror(st), len);
+    CHECK_ST(fw_comm_send(s, 0, 6, out, 3), FW_SUCCESS);
+    len = 0;
+    st = fw_comm_recv(s, FW_ANY_SOURCE, FW_ANY_TAG, in, sizeof(in), &len);
+    CHECK(st == FW_SUCCESS && len == 3, "self recv (any): %s, %zu",
+          fw_strerror(st), len);
+}
+
+static void
+dpm_check_world_addr(fw_comm_t *w, int rank, int size)
+{
+    unsigned char a[FW_MAX_ADDR + 1], b[FW_MAX_ADDR + 1];
+    size_t len = 0, len2, need;
+    int r;
+    fw_status_t st;
+
+    st = fw_comm_peer_addr(w, rank, NULL, &len);
+    CHECK(st == FW_ERR_TOO_BIG && len > 0 && len <= FW_MAX_ADDR,
+          "peer_addr size query: %s, len %zu", fw_strerror(st), len);
+    need = len;
+    if (need == 0 || need > FW_MAX_ADDR)
+        return;
+    len = need - 1;
+    st = fw_comm_peer_addr(w, rank, a, &len);
+    CHECK(st == FW_ERR_TOO_BIG && len == need,
+          "peer_addr with room for %zu: %s, len %zu", need - 1,
+          fw_strerror(st), len);
+    len = sizeof(a);
+    CHECK_ST(fw_comm_peer_addr(w, rank, a, &len), FW_SUCCESS);
+    CHECK(len == need, "peer_addr len %zu, size query said %zu", len, need);
+    len2 = sizeof(b);
+    CHECK_ST(fw_comm_peer_addr(fw_comm_self(), 0, b, &len2), FW_SUCCESS);
+    CHECK(len2 == len && memcmp(a, b, len) == 0,
+          "own address differs between world and self");
+    len2 = sizeof(b);
+    CHECK_ST(fw_comm_peer_addr(w, size, b, &len2), FW_ERR_BAD_PARAM);
+    CHECK_ST(fw_comm_peer_addr(w, 0, b, NULL), FW_ERR_BAD_PARAM);
+    CHECK_ST(fw_comm_peer_addr(NULL, 0, b, &len2), FW_ERR_BAD_PARAM);
+    /* everyone sends its own address to 0, which compares */
+    dpm_check_step("peer_addr exchange");
+    if (rank != 0) {
+        CHECK_ST(fw_comm_send(w, 0, DPM_CHECK_TAG_ADDR, a, len), FW_SUCCESS);
+        return;
+    }
+    for (r = 1; r < size; r++) {
+        size_t l = 0, l2 = sizeof(a);
+
+        st = fw_comm_recv(w, r, DPM_CHECK_TAG_ADDR, b, sizeof(b), &l);
+        CHECK(st == FW_SUCCESS, "addr from %d: %s", r, fw_strerror(st));
+        CHECK_ST(fw_comm_peer_addr(w, r, a, &l2), FW_SUCCESS);
+        CHECK(l == l2 && memcmp(a, b, l) == 0,
+              "peer_addr(%d) is not the address rank %d has", r, r);
+    }
+}
+
+static void
+dpm_check_world(void)
+{
+    fw_comm_t *w = fw_comm_world(), *s = fw_comm_self();
+    fw_job_info_t ji;
+    const char *prov;
+    int rank, size;
+
+    CHECK_ST(fw_job_info(&ji), FW_SUCCESS);
+    CHECK(w != NULL && s != NULL, "world %p self %p", (void *)w, (void *)s);
+    if (w == NULL || s == NULL)
+        return;
+    rank = fw_comm_rank(w);
+    size = fw_comm_size(w);
+    CHECK(rank == (int)ji.rank && size == (int)ji.size &&
+              fw_comm_remote_size(w) == 0,
+          "world rank/size/remote %d/%d/%d, job %u/%u", rank, size,
+          fw_comm_remote_size(w), ji.rank, ji.size);
+    CHECK(fw_comm_rank(s) == 0 && fw_comm_size(s) == 1 &&
+              fw_comm_remote_size(s) == 0,
+          "self rank/size/remote %d/%d/%d", fw_comm_rank(s),
+          fw_comm_size(s), fw_comm_remote_size(s));
+    CHECK(fw_comm_rank(NULL) == -1 && fw_comm_size(NULL) == -1 &&
+              fw_comm_remote_size(NULL) == -1,
+          "NULL comm rank/size/remote %d/%d/%d", fw_comm_rank(NULL),
+          fw_comm_size(NULL), fw_comm_remote_size(NULL));
+    prov = fw_fabric_provider();
+    CHECK(prov != NULL && prov[0] != '\0', "fw_fabric_provider() = %s",
+          prov ? prov : "NULL");
+    if (size > DPM_CHECK_MAX_PROCS) {
+        dpm_check_fail(__LINE__, "at most %d ranks", DPM_CHECK_MAX_PROCS);
+        return;
+    }
+    dpm_check_world_ring(w, rank, size);
+    dpm_check_world_any(w, rank, size);
+    dpm_check_world_edge(w, rank, size);
+    dpm_check_world_self();
+    dpm_check_world_addr(w, rank, size);
+    if (rank == 0)
+        printf("provider %s\n", prov ? prov : "NULL");
+}
+
+/***************************************************************************/
+/* ports                                                                   */
+/***************************************************************************/
+
+static void
+dpm_check_connect_bad(const char *name, const char *what)
+{
+    fw_comm_t *inter = NULL;
+    double t0 = dpm_check_now_ms(), ms;
+    fw_status_t st;
+
+    dpm_check_step(what);
+    st = fw_connect(name, fw_comm_self(), 0, &inter);
+    ms = dpm_check_now_ms() - t0;
+    CHECK(st == FW_ERR_PORT && inter == NULL,
+          "connect to %s '%s': %s, want FW_ERR_PORT", what, name,
+          fw_strerror(st));
+    CHECK(ms < 1000, "connect to %s took %.0f ms (want < 1000)", what, ms);
+}
+
+static void
+dpm_check_ports(void)
+{
+    char p1[FW_MAX_PORT_NAME], p2[FW_MAX_PORT_NAME], bad[2 * FW_MAX_PORT_NAME];
+    fw_comm_t *inter = NULL;
+    double t0, ms;
+    fw_status_t st;
+    size_t n;
+    char *c;
+
+    dpm_check_step("fw_port_open");
+    memset(p1, 'X', sizeof(p1));
+    CHECK_ST(fw_port_open(p1), FW_SUCCESS);
+    n = strnlen(p1, sizeof(p1));
+    CHECK(n > 0 && n < FW_MAX_PORT_NAME, "port name length %zu", n);
+    if (n == 0 || n >= FW_MAX_PORT_NAME)
+        return;
+    CHECK(dpm_check_is_printable(p1), "port name not printable: '%s'", p1);
+    CHECK(strncmp(p1, "fw1:", 4) == 0, "port name '%s' lacks fw1:", p1);
+    CHECK_ST(fw_port_open(p2), FW_SUCCESS);
+    CHECK(strcmp(p1, p2) != 0, "two ports with one name '%s'", p1);
+    CHECK_ST(fw_port_open(NULL), FW_ERR_BAD_PARAM);
+    if (dpm_check_rank == 0)
+        printf("port %s\n", p1);
+
+    /* malformed, truncated, foreign names: FW_ERR_PORT at once */
+    dpm_check_connect_bad("", "an empty name");
+    dpm_check_connect_bad("garbage", "garbage");
+    dpm_check_connect_bad("fw1:", "a bare prefix");
+    snprintf(bad, sizeof(bad), "%.*s", (int)(n / 2), p1);
+    dpm_check_connect_bad(bad, "a truncated name");
+    /* one hex digit less in the nonce (the 4th field) */
+    c = strrchr(p1, ':');
+    if (c != NULL && c - p1 > 2) {
+        snprintf(bad, sizeof(bad), "%.*s%s", (int)(c - p1 - 1), p1, c);
+        dpm_check_connect_bad(bad, "a nonce one digit short");
+    }
+    snprintf(bad, sizeof(bad), "fw2%s", p1 + 3);
+    dpm_check_connect_bad(bad, "a foreign version (fw2)");
+    snprintf(bad, sizeof(bad), "fw9999:%s", p1 + 4);
+    dpm_check_connect_bad(bad, "a foreign version (fw9999)");
+    snprintf(bad, sizeof(bad), "%s:extra", p1);
+    dpm_check_connect_bad(bad, "an extra field");
+    /* non-hex in the address field (the 3rd) */
+    snprintf(bad, sizeof(bad), "%s", p1);
+    c = strchr(bad, ':');
+    c = c != NULL ? strchr(c + 1, ':') : NULL;
+    if (c != NULL && c[1] != '\0' && c[1] != ':') {
+        c[1] = 'g';
+        dpm_check_connect_bad(bad, "a non-hex address");
+    }
+    /* an unknown provider (2nd field) */
+    c = strchr(p1, ':');
+    if (c != NULL) {
+        c = strchr(c + 1, ':');
+        if (c != NULL) {
+            snprintf(bad, sizeof(bad), "fw1:noprov%s", c);
+            dpm_check_connect_bad(bad, "an unknown provider");
+        }
+    }
+    memset(bad, 'a', FW_MAX_PORT_NAME + 10);
+    memcpy(bad, p1, n);
+    bad[FW_MAX_PORT_NAME + 10] = '\0';
+    dpm_check_connect_bad(bad, "an over-long name");
+    st = fw_connect(NULL, fw_comm_self(), 0, &inter);
+    CHECK(st == FW_ERR_BAD_PARAM || st == FW_ERR_PORT,
+          "connect to NULL at the root: %s", fw_strerror(st));
+    CHECK_ST(fw_connect(p1, NULL, 0, &inter), FW_ERR_BAD_PARAM);
+    CHECK_ST(fw_connect(p1, fw_comm_self(), 1, &inter), FW_ERR_BAD_PARAM);
+    CHECK_ST(fw_connect(p1, fw_comm_self(), 0, NULL), FW_ERR_BAD_PARAM);
+    CHECK_ST(fw_accept(p1, fw_comm_self(), 1, &inter), FW_ERR_BAD_PARAM);
+    CHECK_ST(fw_accept(p1, fw_comm_self(), 0, NULL), FW_ERR_BAD_PARAM);
+
+    /* close, close again, accept on closed / never opened ports */
+    CHECK_ST(fw_port_close(p1), FW_SUCCESS);
+    CHECK_ST(fw_port_close(p1), FW_ERR_PORT);
+    CHECK_ST(fw_port_close("garbage"), FW_ERR_PORT);
+    t0 = dpm_check_now_ms();
+    dpm_check_step("accept on a closed port");
+    st = fw_accept(p1, fw_comm_self(), 0, &inter);
+    ms = dpm_check_now_ms() - t0;
+    CHECK(st == FW_ERR_PORT && inter == NULL && ms < 1000,
+          "accept on a closed port: %s after %.0f ms, want FW_ERR_PORT",
+          fw_strerror(st), ms);
+    dpm_check_step("accept on a name never opened");
+    st = fw_accept("garbage", fw_comm_self(), 0, &inter);
+    CHECK(st == FW_ERR_PORT && inter == NULL,
+          "accept on 'garbage': %s, want FW_ERR_PORT", fw_strerror(st));
+    CHECK_ST(fw_port_close(p2), FW_SUCCESS);
+    CHECK_ST(fw_port_close(p2), FW_ERR_PORT);
+}
+
+/***************************************************************************/
+/* acceptor / connector                                                    */
+/***************************************************************************/
+
+/* Merge highs of cycle c: (acceptor, connector). */
+static void
+dpm_check_cycle_highs(int c, int *ha, int *hc)
+{
+    static const int h[4][2] = {{0, 0}, {1, 1}, {0, 1}, {1, 0}};
+
+    *ha = h[c % 4][0];
+    *hc = h[c % 4][1];
+}
+
+/* The side that comes first in a merge: tie -> acceptor (0). */
+static int
+dpm_check_first(int ha, int hc)
+{
+    return ha == hc ? 0 : (ha == 0 ? 0 : 1);
+}
+
+static void
+dpm_check_cycle(fw_comm_t *inter, int side, int c)
+{
+    int ha, hc;
+    size_t len = sizeof(unsigned char) * FW_MAX_ADDR;
+    unsigned char addr[FW_MAX_ADDR];
+
+    CHECK(fw_comm_size(inter) == fw_comm_size(fw_comm_world()) &&
+              fw_comm_rank(inter) == fw_comm_rank(fw_comm_world()),
+          "inter local rank/size %d/%d, world %d/%d", fw_comm_rank(inter),
+          fw_comm_size(inter), fw_comm_rank(fw_comm_world()),
+          fw_comm_size(fw_comm_world()));
+    CHECK_ST(fw_comm_peer_addr(inter, 0, addr, &len), FW_SUCCESS);
+    /* ids both ways between every pair: the acceptor sends first */
+    dpm_check_all_pairs(inter, side, side == 0, 0, 1, c, NULL);
+    dpm_check_all_pairs(inter, side, side == 1, 0, 1, c, NULL);
+    dpm_check_cycle_highs(c, &ha, &hc);
+    dpm_check_merge(inter, side, side == 0 ? ha : hc,
+                    dpm_check_first(ha, hc));
+    dpm_check_disconnect(&inter, "disconnect inter");
+}
+
+static void
+dpm_check_acceptor(const char *file, int n)
+{
+    char port[FW_MAX_PORT_NAME] = "";
+    fw_comm_t *w = fw_comm_world(), *inter;
+    fw_status_t st;
+    int c, rank = fw_comm_rank(w);
+
+    if (rank == 0) {
+        CHECK_ST(fw_port_open(port), FW_SUCCESS);
+        if (dpm_check_write_port(file, port) != 0)
+            port[0] = '\0'; /* accept then fails at the root: all return */
+    }
+    for (c = 0; c < n; c++) {
+        inter = NULL;
+        dpm_check_step("fw_accept");
+        st = fw_accept(rank == 0 ? port : NULL, w, 0, &inter);
+        CHECK(st == FW_SUCCESS && inter != NULL, "accept cycle %d: %s", c,
+              fw_strerror(st));
+        if (st != FW_SUCCESS || inter == NULL)
+            break;
+        CHECK(fw_comm_remote_size(inter) >= 1, "remote size %d",
+              fw_comm_remote_size(inter));
+        dpm_check_cycle(inter, 0, c);
+    }
+    if (rank == 0) {
+        CHECK_ST(fw_port_close(port), FW_SUCCESS);
+        printf("acceptor: %d cycles\n", c);
+    }
+}
+
+static void
+dpm_check_connector(const char *file, int n)
+{
+    char port[FW_MAX_PORT_NAME] = "";
+    fw_comm_t *w = fw_comm_world(), *inter;
+    fw_status_t st;
+    int c, rank = fw_comm_rank(w), size = fw_comm_size(w), root;
+
+    if (dpm_check_read_port(file, port, 30) != 0)
+        return;
+    for (c = 0; c < n; c++) {
+        inter = NULL;
+        /* the root goes round the group; the others pass no name */
+        root = c % size;
+        dpm_check_step("fw_connect");
+        st = fw_connect(rank == root ? port : NULL, w, root, &inter);
+        CHECK(st == FW_SUCCESS && inter != NULL, "connect cycle %d (root "
+              "%d): %s", c, root, fw_strerror(st));
+        if (st != FW_SUCCESS || inter == NULL)
+            break;
+        dpm_check_cycle(inter, 1, c);
+    }
+    if (rank == 0)
+        printf("connector: %d cycles\n", c);
+}
+
+/* Open a port, publish it in FILE, and leave without closing it. */
+static void
+dpm_check_portonly(const char *file)
+{
+    char port[FW_MAX_PORT_NAME];
+
+    CHECK_ST(fw_port_open(port), FW_SUCCESS);
+    dpm_check_write_port(file, port);
+}
+
+/* Connect to a port that cannot answer: its process is gone (FILE), or
+ * it was closed here. Fails within FW_DPM_CONNECT_MS (set to 1000 by the
+ * test): elapsed < 5 s. */
+static void
+dpm_check_dead(const char *file)
+{
+    char port[FW_MAX_PORT_NAME];
+    fw_comm_t *inter = NULL;
+    double t0, ms;
+    fw_status_t st;
+
+    if (dpm_check_read_port(file, port, 10) == 0) {
+        t0 = dpm_check_now_ms();
+        dpm_check_step("connect to a dead process's port");
+        st = fw_connect(port, fw_comm_world(), 0, &inter);
+        ms = dpm_check_now_ms() - t0;
+        CHECK((st == FW_ERR_TIMEOUT || st == FW_ERR_PORT ||
+               st == FW_ERR_UNREACHABLE) && inter == NULL,
+              "connect to a dead port: %s", fw_strerror(st));
+        CHECK(ms < 5000, "connect to a dead port took %.0f ms", ms);
+        if (fw_comm_rank(fw_comm_world()) == 0)
+            printf("dead port: %s after %.0f ms\n", fw_strerror(st), ms);
+    }
+    /* a port closed by a live process (this one, on self) */
+    CHECK_ST(fw_port_open(port), FW_SUCCESS);
+    CHECK_ST(fw_port_close(port), FW_SUCCESS);
+    t0 = dpm_check_now_ms();
+    dpm_check_step("connect to a closed port");
+    st = fw_connect(port, fw_comm_self(), 0, &inter);
+    ms = dpm_check_now_ms() - t0;
+    CHECK((st == FW_ERR_TIMEOUT || st == FW_ERR_PORT) && inter == NULL,
+          "connect to a closed port: %s", fw_strerror(st));
+    CHECK(ms < 5000, "connect to a closed port took %.0f ms", ms);
+    if (fw_comm_rank(fw_comm_world()) == 0)
+        printf("closed port: %s after %.0f ms\n", fw_strerror(st), ms);
+    /* accept with FW_DPM_ACCEPT_MS (set to 500 by the test) */
+    if (getenv("FW_DPM_ACCEPT_MS") != NULL) {
+        CHECK_ST(fw_port_open(port), FW_SUCCESS);
+        t0 = dpm_check_now_ms();
+        dpm_check_step("accept with FW_DPM_ACCEPT_MS");
+        st = fw_accept(port, fw_comm_self(), 0, &inter);
+        ms = dpm_check_now_ms() - t0;
+        CHECK(st == FW_ERR_TIMEOUT && inter == NULL && ms < 5000,
+              "accept nobody connects to, FW_DPM_ACCEPT_MS=%s: %s after "
+              "%.0f ms", getenv("FW_DPM_ACCEPT_MS"), fw_strerror(st), ms);
+        CHECK_ST(fw_port_close(port), FW_SUCCESS);
+    }
+}
+
+/***************************************************************************/
+/* name service                                                            */
+/***************************************************************************/
+
+/* Lookup of an unknown name: NOT_FOUND at once (timeout 0) or after about
+ * its timeout. */
+static void
+dpm_check_ns_unknown(const char *name)
+{
+    char port[FW_MAX_PORT_NAME], other[FW_MAX_SERVICE + 32];
+    double t0, ms;
+    fw_status_t st;
+
+    snprintf(other, sizeof(other), "%s-unknown", name);
+    t0 = dpm_check_now_ms();
+    dpm_check_step("lookup unknown, timeout 0");
+    st = fw_lookup(other, 0, port);
+    ms = dpm_check_now_ms() - t0;
+    CHECK(st == FW_ERR_NOT_FOUND && ms < 1000,
+          "lookup unknown, timeout 0: %s after %.0f ms", fw_strerror(st), ms);
+    t0 = dpm_check_now_ms();
+    dpm_check_step("lookup unknown, timeout 500");
+    st = fw_lookup(other, 500, port);
+    ms = dpm_check_now_ms() - t0;
+    CHECK(st == FW_ERR_NOT_FOUND && ms >= 400 && ms < 3000,
+          "lookup unknown, timeout 500: %s after %.0f ms", fw_strerror(st),
+          ms);
+    CHECK_ST(fw_unpublish(other), FW_ERR_NOT_FOUND);
+    CHECK_ST(fw_publish(NULL, "x"), FW_ERR_BAD_PARAM);
+    CHECK_ST(fw_publish(other, NULL), FW_ERR_BAD_PARAM);
+    CHECK_ST(fw_lookup(NULL, 0, port), FW_ERR_BAD_PARAM);
+    {
+        char longname[FW_MAX_SERVICE + 8];
+
+        memset(longname, 's', sizeof(longname) - 1);
+        longname[sizeof(longname) - 1] = '\0';
+        st = fw_publish(longname, "x");
+        CHECK(st == FW_ERR_BAD_PARAM || st == FW_ERR_TOO_BIG,
+              "publish of a %zu-char name: %s", strlen(longname),
+              fw_strerror(st));
+    }
+}
+
+/* One job: rank 1 waits in a lookup, rank 0 publishes later. */
+static void
+dpm_check_ns_job(const char *name)
+{
+    fw_comm_t *w = fw_comm_world();
+    char port[FW_MAX_PORT_NAME], got[FW_MAX_PORT_NAME] = "";
+    int rank = fw_comm_rank(w), size = fw_comm_size(w);
+    double t0, ms;
+    fw_status_t st;
+    char go = 1;
+
+    if (size < 2) {
+        dpm_check_fail(__LINE__, "ns_job needs 2 ranks or more");
+        return;
+    }
+    if (rank == 0) {
+        dpm_check_ns_unknown(name);
+        CHECK_ST(fw_port_open(port), FW_SUCCESS);
+        /* let rank 1 start its lookup first */
+        dpm_check_step("ns_job: recv go");
+        CHECK_ST(fw_comm_recv(w, 1, 20, &go, 1, NULL), FW_SUCCESS);
+        usleep(300000);
+        CHECK_ST(fw_publish(name, port), FW_SUCCESS);
+        CHECK_ST(fw_publish(name, port), FW_ERR_EXISTS);
+        dpm_check_step("ns_job: recv done");
+        CHECK_ST(fw_comm_recv(w, 1, 21, &go, 1, NULL), FW_SUCCESS);
+        CHECK_ST(fw_unpublish(name), FW_SUCCESS);
+        CHECK_ST(fw_unpublish(name), FW_ERR_NOT_FOUND);
+        CHECK_ST(fw_lookup(name, 0, got), FW_ERR_NOT_FOUND);
+        CHECK_ST(fw_port_close(port), FW_SUCCESS);
+    } else if (rank == 1) {
+        CHECK_ST(fw_comm_send(w, 0, 20, &go, 1), FW_SUCCESS);
+        t0 = dpm_check_now_ms();
+        dpm_check_step("ns_job: lookup waiting for a publish");
+        st = fw_lookup(name, 20000, got);
+        ms = dpm_check_now_ms() - t0;
+        CHECK(st == FW_SUCCESS && strncmp(got, "fw1:", 4) == 0,
+              "lookup waiting for a publish: %s '%s'", fw_strerror(st), got);
+        CHECK(ms >= 200 && ms < 10000,
+              "the lookup returned after %.0f ms (publish came ~300 ms "
+              "later)", ms);
+        /* same job: the owner is the job, so unpublish would be allowed;
+         * do not race rank 0 with it */
+        CHECK_ST(fw_comm_send(w, 0, 21, &go, 1), FW_SUCCESS);
+        printf("ns_job: lookup waited %.0f ms\n", ms);
+    }
+}
+
+/* Cross-job: publish NAME, check, accept the looker-up, round trip. */
+static void
+dpm_check_publish(const char *name)
+{
+    fw_comm_t *w = fw_comm_world(), *inter = NULL;
+    char port[FW_MAX_PORT_NAME] = "", got[FW_MAX_PORT_NAME];
+    int rank = fw_comm_rank(w);
+    fw_status_t st;
+
+    if (rank == 0) {
+        dpm_check_ns_unknown(name);
+        CHECK_ST(fw_port_open(port), FW_SUCCESS);
+        CHECK_ST(fw_publish(name, port), FW_SUCCESS);
+        CHECK_ST(fw_publish(name, port), FW_ERR_EXISTS);
+        CHECK_ST(fw_lookup(name, 0, got), FW_SUCCESS);
+        CHECK(strcmp(got, port) == 0, "lookup of own name: '%s'", got);
+        printf("published %s\n", name);
+        fflush(stdout);
+    }
+    dpm_check_step("publish: fw_accept");
+    st = fw_accept(rank == 0 ? port : NULL, w, 0, &inter);
+    CHECK(st == FW_SUCCESS && inter != NULL, "accept: %s", fw_strerror(st));
+    if (st == FW_SUCCESS && inter != NULL) {
+        dpm_check_all_pairs(inter, 0, 1, 0, 1, 0, NULL);
+        dpm_check_all_pairs(inter, 0, 0, 0, 1, 0, NULL);
+        dpm_check_disconnect(&inter, "publish: disconnect");
+    }
+    if (rank == 0) {
+        /* the other job tried to unpublish before it connected */
+        CHECK_ST(fw_unpublish(name), FW_SUCCESS);
+        CHECK_ST(fw_unpublish(name), FW_ERR_NOT_FOUND);
+        CHECK_ST(fw_lookup(name, 0, got), FW_ERR_NOT_FOUND);
+        CHECK_ST(fw_port_close(port), FW_SUCCESS);
+    }
+}
+
+static void
+dpm_check_lookup(const char *name)
+{
+    fw_comm_t *w = fw_comm_world(), *inter = NULL;
+    char port[FW_MAX_PORT_NAME] = "";
+    int rank = fw_comm_rank(w);
+    double t0, ms;
+    fw_status_t st;
+
+    if (rank == 0) {
+        printf("looking up %s\n", name);
+        fflush(stdout);
+        t0 = dpm_check_now_ms();
+        dpm_check_step("lookup: waiting for the other job's publish");
+        st = fw_lookup(name, 30000, port);
+        ms = dpm_check_now_ms() - t0;
+        CHECK(st == FW_SUCCESS, "lookup with timeout 30000: %s",
+              fw_strerror(st));
+        printf("lookup waited %.0f ms\n", ms);
+        CHECK_ST(fw_unpublish(name), FW_ERR_PERM);
+        CHECK_ST(fw_publish(name, "fw1:x"), FW_ERR_EXISTS);
+    }
+    dpm_check_step("lookup: fw_connect");
+    st = fw_connect(rank == 0 ? port : NULL, w, 0, &inter);
+    CHECK(st == FW_SUCCESS && inter != NULL, "connect: %s", fw_strerror(st));
+    if (st == FW_SUCCESS && inter != NULL) {
+        dpm_check_all_pairs(inter, 1, 0, 0, 1, 0, NULL);
+        dpm_check_all_pairs(inter, 1, 1, 0, 1, 0, NULL);
+        dpm_check_disconnect(&inter, "lookup: disconnect");
+    }
+}
+
+static void
+dpm_check_nsquery(const char *name, const char *want)
+{
+    char port[FW_MAX_PORT_NAME];
+    fw_status_t st;
+
+    if (fw_comm_rank(fw_comm_world()) != 0)
+        return;
+    st = fw_lookup(name, 0, port);
+    CHECK(st == (strcmp(want, "found") == 0 ? FW_SUCCESS : FW_ERR_NOT_FOUND),
+          "lookup %s: %s, want %s", name, fw_strerror(st), want);
+}
+
+/***************************************************************************/
+/* spawn                                                                   */
+/***************************************************************************/
+
+/* First IPv4 address that is not loopback ("-" if none). */
+static void
+dpm_check_my_addr(char *buf, size_t cap)
+{
+    struct ifaddrs *ifa, *i;
+
+    snprintf(buf, cap, "-");
+    if (getifaddrs(&ifa) != 0)
+        return;
+    for (i = ifa; i != NULL; i = i->ifa_next) {
+        if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_INET)
+            continue;
+        inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr,
+                  buf, (socklen_t)cap);
+        if (strncmp(buf, "127.", 4) != 0)
+            break;
+        snprintf(buf, cap, "-");
+    }
+    freeifaddrs(ifa);
+}
+
+/*
+ * Parent side of a spawn: round trip with every child (each child says
+ * its app and whether its own checks held), address report when where.
+ * apps[j] is what child j must say.
+ */
+static void
+dpm_check_parent_talk(fw_comm_t *inter, const int *apps, int where)
+{
+    int k = fw_comm_remote_size(inter), j;
+    struct dpm_check_id got[DPM_CHECK_MAX_PROCS];
+    char addr[64];
+    size_t len;
+
+    if (k > DPM_CHECK_MAX_PROCS)
+        return;
+    dpm_check_all_pairs(inter, 0, 1, 0, 1, 0, NULL);
+    dpm_check_all_pairs(inter, 0, 0, 0, 1, 0, got);
+    for (j = 0; j < k; j++) {
+        CHECK(got[j].app == apps[j], "child %d is app %d, want %d", j,
+              got[j].app, apps[j]);
+        CHECK(got[j].ok, "child %d reports failed checks (its stderr)", j);
+    }
+    if (!where || fw_comm_rank(inter) != 0)
+        return;
+    for (j = 0; j < k; j++) {
+        len = 0;
+        memset(addr, 0, sizeof(addr));
+        dpm_check_step("recv child address");
+        CHECK_ST(fw_comm_recv(inter, j, DPM_CHECK_TAG_ADDR, addr,
+                              sizeof(addr) - 1, &len), FW_SUCCESS);
+        printf("child %d addr %s\n", j, addr);
+    }
+}
+
+/* MODE full: talk, merge twice, disconnect; quick: talk, disconnect;
+ * info: check WDIR and env A/B, talk; where: talk, send address. */
+static int
+dpm_check_child(int app, const char *mode, const char *wdir)
+{
+    fw_comm_t *parent = NULL;
+    char cwd[PATH_MAX], want[PATH_MAX], addr[64];
+    const char *a, *b;
+    int ok;
+
+    CHECK_ST(fw_comm_get_parent(&parent), FW_SUCCESS);
+    CHECK(parent != NULL, "a spawned child without a parent");
+    if (parent == NULL)
+        return 1;
+    CHECK(fw_comm_size(parent) == fw_comm_size(fw_comm_world()) &&
+              fw_comm_rank(parent) == fw_comm_rank(fw_comm_world()),
+          "parent comm local %d/%d, world %d/%d", fw_comm_rank(parent),
+          fw_comm_size(parent), fw_comm_rank(fw_comm_world()),
+          fw_comm_size(fw_comm_world()));
+    if (strcmp(mode, "info") == 0 && wdir != NULL) {
+        a = getenv("A");
+        b = getenv("B");
+        CHECK(a != NULL && strcmp(a, "1") == 0 && b != NULL &&
+                  strcmp(b, "2") == 0,
+              "env A='%s' B='%s', want 1 and 2", a ? a : "(unset)",
+              b ? b : "(unset)");
+        CHECK(getcwd(cwd, sizeof(cwd)) != NULL &&
+                  realpath(wdir, want) != NULL && strcmp(cwd, want) == 0,
+              "cwd '%s', want wdir '%s'", cwd, wdir);
+    }
+    ok = dpm_check_bad == 0;
+    dpm_check_all_pairs(parent, 1, 0, app, ok, 0, NULL);
+    dpm_check_all_pairs(parent, 1, 1, app, ok, 0, NULL);
+    if (strcmp(mode, "where") == 0 && fw_comm_rank(parent) >= 0) {
+        dpm_check_my_addr(addr, sizeof(addr));
+        dpm_check_step("send address to parent 0");
+        CHECK_ST(fw_comm_send(parent, 0, DPM_CHECK_TAG_ADDR, addr,
+                              strlen(addr)), FW_SUCCESS);
+    }
+    if (strcmp(mode, "full") == 0) {
+        /* tie: the spawning side first; then parents high: children
+         * first (the parent does the same two merges) */
+        dpm_check_merge(parent, 1, 0, 0);
+        dpm_check_merge(parent, 1, 0, 1);
+    }
+    dpm_check_disconnect(&parent, "child: disconnect parent");
+    /* after the disconnect, there is no parent any more */
+    CHECK_ST(fw_comm_get_parent(&parent), FW_SUCCESS);
+    CHECK(parent == NULL, "get_parent after disconnect gives %p",
+          (void *)parent);
+    return 0;
+}
+
+static int
+dpm_check_errcodes_ok(const int *codes, int n)
+{
+    int j, bad = 0;
+
+    for (j = 0; j < n; j++) {
+        CHECK(codes[j] == FW_SUCCESS, "errcodes[%d] = %s", j,
+              fw_strerror((fw_status_t)codes[j]));
+        bad += codes[j] != FW_SUCCESS;
+    }
+    return bad == 0;
+}
+
+/* Spawn K copies of ourselves with "child 1 MODE [WDIR]". */
+static fw_status_t
+dpm_check_do_spawn(int k, const fw_info_t *info, const char *mode,
+                   const char *wdir, fw_comm_t **inter, int *codes)
+{
+    char *argv[5] = {"child", "1", (char *)mode, (char *)wdir, NULL};
+    fw_comm_t *w = fw_comm_world();
+    int root = 0;
+
+    dpm_check_step("fw_spawn");
+    return fw_spawn(fw_comm_rank(w) == root ? dpm_check_self : NULL,
+                    fw_comm_rank(w) == root ? argv : NULL, k, info, root, w,
+                    inter, codes);
+}
+
+static void
+dpm_check_spawn(int k)
+{
+    int codes[DPM_CHECK_MAX_PROCS], apps[DPM_CHECK_MAX_PROCS], j;
+    fw_comm_t *inter = NULL;
+    fw_status_t st;
+
+    if (k < 1 || k > DPM_CHECK_MAX_PROCS)
+        return;
+    for (j = 0; j < k; j++) {
+        codes[j] = -12345;
+        apps[j] = 1;
+    }
+    st = dpm_check_do_spawn(k, NULL, "full", NULL, &inter, codes);
+    CHECK(st == FW_SUCCESS && inter != NULL, "spawn %d: %s", k,
+          fw_strerror(st));
+    if (st != FW_SUCCESS || inter == NULL)
+        return;
+    dpm_check_errcodes_ok(codes, k);
+    CHECK(fw_comm_remote_size(inter) == k &&
+              fw_comm_size(inter) == fw_comm_size(fw_comm_world()) &&
+              fw_comm_rank(inter) == fw_comm_rank(fw_comm_world()),
+          "spawn inter: rank %d size %d remote %d", fw_comm_rank(inter),
+          fw_comm_size(inter), fw_comm_remote_size(inter));
+    dpm_check_parent_talk(inter, apps, 0);
+    dpm_check_merge(inter, 0, 0, 0);
+    dpm_check_merge(inter, 0, 1, 1);
+    dpm_check_disconnect(&inter, "disconnect children");
+    if (fw_comm_rank(fw_comm_world()) == 0)
+        printf("spawned %d children\n", k);
+}
+
+static void
+dpm_check_spawn_multiple(void)
+{
+    const char *cmds[2] = {dpm_check_self, dpm_check_self};
+    char *a1[4] = {"child", "1", "full", NULL};
+    char *a2[4] = {"child", "2", "full", NULL};
+    char *const *argvs[2] = {a1, a2};
+    const int maxprocs[2] = {2, 1}, apps[3] = {1, 1, 2};
+    int codes[3] = {-1, -1, -1};
+    fw_comm_t *inter = NULL, *w = fw_comm_world();
+    fw_status_t st;
+
+    dpm_check_step("fw_spawn_multiple");
+    st = fw_spawn_multiple(2, cmds, argvs, maxprocs, NULL, 0, w, &inter,
+                           codes);
+    CHECK(st == FW_SUCCESS && inter != NULL, "spawn_multiple: %s",
+          fw_strerror(st));
+    if (st != FW_SUCCESS || inter == NULL)
+        return;
+    dpm_check_errcodes_ok(codes, 3);
+    CHECK(fw_comm_remote_size(inter) == 3, "remote size %d, want 3",
+          fw_comm_remote_size(inter));
+    dpm_check_parent_talk(inter, apps, 0);
+    dpm_check_merge(inter, 0, 0, 0);
+    dpm_check_merge(inter, 0, 1, 1);
+    dpm_check_disconnect(&inter, "disconnect children");
+}
+
+/* Pids of live processes running "<self> child ..." (not zombies). */
+static int
+dpm_check_count_children(void)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    char path[300], cmd[PATH_MAX + 64], stat[512], *p;
+    FILE *f;
+    size_t n;
+    int count = 0;
+
+    if (d == NULL)
+        return -1;
+    while ((e = readdir(d)) != NULL) {
+        if (!isdigit((unsigned char)e->d_name[0]))
+            continue;
+        snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
+        f = fopen(path, "r");
+        if (f == NULL)
+            continue;
+        n = fread(cmd, 1, sizeof(cmd) - 1, f);
+        fclose(f);
+        cmd[n] = '\0';
+        if (strcmp(cmd, dpm_check_self) != 0 || strlen(cmd) + 7 > n ||
+            strcmp(cmd + strlen(cmd) + 1, "child") != 0)
+            continue;
+        snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+        f = fopen(path, "r");
+        if (f == NULL)
+            continue;
+        n = fread(stat, 1, sizeof(stat) - 1, f);
+        fclose(f);
+        stat[n] = '\0';
+        p = strrchr(stat, ')');
+        if (p != NULL && p[1] == ' ' && p[2] != 'Z')
+            count++;
+    }
+    closedir(d);
+    return count;
+}
+
+static void
+dpm_check_spawn_fail(void)
+{
+    char *argv[4] = {"child", "1", "quick", NULL};
+    char *const *argvs[2] = {argv, NULL};
+    const char *cmds[2];
+    const int maxprocs[2] = {2, 1};
+    int codes[3], j, left = -1, rank = fw_comm_rank(fw_comm_world());
+    fw_comm_t *inter = NULL, *w = fw_comm_world();
+    fw_info_t *info;
+    double t0, ms;
+    fw_status_t st;
+
+    /* a missing executable */
+    for (j = 0; j < 3; j++)
+        codes[j] = FW_SUCCESS;
+    t0 = dpm_check_now_ms();
+    dpm_check_step("spawn of a missing executable");
+    st = fw_spawn(rank == 0 ? "/nonexistent/fw-dpm-no-such-program" : NULL,
+                  NULL, 2, NULL, 0, w, &inter, codes);
+    ms = dpm_check_now_ms() - t0;
+    CHECK(st == FW_ERR_SPAWN && inter == NULL,
+          "spawn of a missing program: %s, inter %p", fw_strerror(st),
+          (void *)inter);
+    CHECK(ms < 10000, "spawn of a missing program took %.0f ms", ms);
+    CHECK(codes[0] != FW_SUCCESS && codes[1] != FW_SUCCESS,
+          "errcodes %d %d, want both set", codes[0], codes[1]);
+    if (rank == 0)
+        printf("missing program: %s after %.0f ms, errcodes %d %d\n",
+               fw_strerror(st), ms, codes[0], codes[1]);
+
+    /* two programs, the second missing: the started ones must go */
+    cmds[0] = dpm_check_self;
+    cmds[1] = "/nonexistent/fw-dpm-no-such-program";
+    for (j = 0; j < 3; j++)
+        codes[j] = FW_SUCCESS;
+    t0 = dpm_check_now_ms();
+    dpm_check_step("spawn_multiple, one program missing");
+    st = fw_spawn_multiple(2, cmds, argvs, maxprocs, NULL, 0, w, &inter,
+                           codes);
+    ms = dpm_check_now_ms() - t0;
+    CHECK(st == FW_ERR_SPAWN && inter == NULL,
+          "spawn_multiple, one missing: %s", fw_strerror(st));
+    CHECK(ms < 10000, "spawn_multiple, one missing, took %.0f ms", ms);
+    CHECK(codes[2] != FW_SUCCESS, "errcodes[2] (the missing one) = %d",
+          codes[2]);
+    if (rank == 0) {
+        /* no child left running (single host: /proc) */
+        for (j = 0; j < 100; j++) {
+            left = dpm_check_count_children();
+            if (left == 0)
+                break;
+            usleep(50000);
+        }
+        CHECK(left == 0, "%d children still run 5 s after a failed "
+              "spawn", left);
+    }
+
+    /* bad arguments */
+    CHECK_ST(fw_spawn(dpm_check_self, argv, 0, NULL, 0, w, &inter, codes),
+             FW_ERR_BAD_PARAM);
+    CHECK_ST(fw_spawn(dpm_check_self, argv, 1, NULL, 0, NULL, &inter, codes),
+             FW_ERR_BAD_PARAM);
+    CHECK_ST(fw_spawn(dpm_check_self, argv, 1, NULL, 0, w, NULL, codes),
+             FW_ERR_BAD_PARAM);
+    CHECK_ST(fw_spawn(dpm_check_self, argv, 1, NULL, fw_comm_size(w), w,
+                      &inter, codes), FW_ERR_BAD_PARAM);
+    info = fw_info_create();
+    CHECK(info != NULL, "fw_info_create");
+    if (info != NULL) {
+        static const char *const bad[][2] = {{"no_such_key", "1"},
+                                             {"map_by", "bogus"},
+                                             {"npernode", "x"},
+                                             {"npernode", "-1"}};
+        size_t b;
+
+        CHECK_ST(fw_info_set(NULL, "wdir", "/"), FW_ERR_BAD_PARAM);
+        CHECK_ST(fw_info_set(info, NULL, "/"), FW_ERR_BAD_PARAM);
+        for (b = 0; b < sizeof(bad) / sizeof(bad[0]); b++) {
+            fw_info_t *i1 = fw_info_create();
+
+            if (i1 == NULL)
+                break;
+            CHECK_ST(fw_info_set(i1, bad[b][0], bad[b][1]), FW_SUCCESS);
+            inter = NULL;
+            dpm_check_step("spawn with a bad info key");
+            st = dpm_check_do_spawn(1, i1, "quick", NULL, &inter, codes);
+            CHECK(st == FW_ERR_BAD_PARAM && inter == NULL,
+                  "spawn with info %s=%s: %s, want FW_ERR_BAD_PARAM",
+                  bad[b][0], bad[b][1], fw_strerror(st));
+            fw_info_free(i1);
+        }
+        fw_info_free(info);
+    }
+    fw_info_free(NULL);
+
+    /* still usable: a good spawn after the failures */
+    inter = NULL;
+    st = dpm_check_do_spawn(1, NULL, "quick", NULL, &inter, codes);
+    CHECK(st == FW_SUCCESS && inter != NULL,
+          "a spawn after the failures: %s", fw_strerror(st));
+    if (st == FW_SUCCESS && inter != NULL) {
+        int apps[1] = {1};
+
+        dpm_check_parent_talk(inter, apps, 0);
+        dpm_check_disconnect(&inter, "disconnect after failures");
+    }
+}
+
+/* info keys: wdir, env, map_by, npernode, host (HOSTS "-": not set). */
+static void
+dpm_check_spawn_info(const char *wdir, const char *hosts, int k)
+{
+    int codes[DPM_CHECK_MAX_PROCS], apps[DPM_CHECK_MAX_PROCS], j;
+    fw_comm_t *inter = NULL;
+    fw_info_t *info;
+    fw_status_t st;
+    char npn[16];
+
+    if (k < 1 || k > DPM_CHECK_MAX_PROCS)
+        return;
+    info = fw_info_create();
+    CHECK(info != NULL, "fw_info_create");
+    if (info == NULL)
+        return;
+    snprintf(npn, sizeof(npn), "%d", k);
+    CHECK_ST(fw_info_set(info, "wdir", "/"), FW_SUCCESS);
+    CHECK_ST(fw_info_set(info, "wdir", wdir), FW_SUCCESS); /* replaces */
+    CHECK_ST(fw_info_set(info, "env", "A=1\nB=2"), FW_SUCCESS);
+    CHECK_ST(fw_info_set(info, "map_by", "slot"), FW_SUCCESS);
+    CHECK_ST(fw_info_set(info, "npernode", npn), FW_SUCCESS);
+    if (strcmp(hosts, "-") != 0)
+        CHECK_ST(fw_info_set(info, "host", hosts), FW_SUCCESS);
+    for (j = 0; j < k; j++) {
+        codes[j] = -12345;
+        apps[j] = 1;
+    }
+    st = dpm_check_do_spawn(k, info, "info", wdir, &inter, codes);
+    CHECK(st == FW_SUCCESS && inter != NULL, "spawn with info: %s",
+          fw_strerror(st));
+    fw_info_free(info);
+    if (st != FW_SUCCESS || inter == NULL)
+        return;
+    dpm_check_errcodes_ok(codes, k);
+    dpm_check_parent_talk(inter, apps, 0);
+    dpm_check_disconnect(&inter, "disconnect children");
+}
+
+/* Children placed by one info key; rank 0 prints their addresses. */
+static void
+dpm_check_spawn_where(int nkv, char **kv, int k)
+{
+    int codes[DPM_CHECK_MAX_PROCS], apps[DPM_CHECK_MAX_PROCS], j;
+    fw_comm_t *inter = NULL;
+    fw_info_t *info;
+    fw_status_t st;
+
+    if (k < 1 || k > DPM_CHECK_MAX_PROCS)
+        return;
+    info = fw_info_create();
+    if (info == NULL)
+        return;
+    for (j = 0; j + 1 < nkv; j += 2)
+        CHECK_ST(fw_info_set(info, kv[j], kv[j + 1]), FW_SUCCESS);
+    for (j = 0; j < k; j++) {
+        codes[j] = -12345;
+        apps[j] = 1;
+    }
+    st = dpm_check_do_spawn(k, info, "where", NULL, &inter, codes);
+    CHECK(st == FW_SUCCESS && inter != NULL, "spawn (where): %s",
+          fw_strerror(st));
+    fw_info_free(info);
+    if (st != FW_SUCCESS || inter == NULL)
+        return;
+    dpm_check_errcodes_ok(codes, k);
+    dpm_check_parent_talk(inter, apps, 1);
+    dpm_check_disconnect(&inter, "disconnect children");
+}
+
+static void
+dpm_check_noparent(void)
+{
+    fw_comm_t *parent = (fw_comm_t *)&parent;
+
+    CHECK_ST(fw_comm_get_parent(&parent), FW_SUCCESS);
+    CHECK(parent == NULL, "get_parent in a job not spawned gives %p",
+          (void *)parent);
+    CHECK_ST(fw_comm_get_parent(NULL), FW_ERR_BAD_PARAM);
+}
+
+/* Open descriptors and VmRSS (KiB) of this process. */
+static void
+dpm_check_usage(int *fds, long *rss_kb)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    char line[256];
+    FILE *f;
+
+    *fds = 0;
+    *rss_kb = -1;
+    if (d != NULL) {
+        while ((e = readdir(d)) != NULL)
+            if (e->d_name[0] != '.')
+                (*fds)++;
+        closedir(d);
+        (*fds)--; /* the directory itself */
+    }
+    f = fopen("/proc/self/status", "r");
+    if (f == NULL)
+        return;
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (sscanf(line, "VmRSS: %ld kB", rss_kb) == 1)
+            break;
+    fclose(f);
+}
+
+static void
+dpm_check_cycles(int n)
+{
+    int warm = 3, c, fd0 = 0, fd1 = 0, apps[1] = {1}, codes[1];
+    long rss0 = 0, rss1 = 0;
+    double t0 = 0, ms;
+    fw_comm_t *inter;
+    fw_status_t st;
+
+    for (c = 0; c < warm + n; c++) {
+        if (c == warm) {
+            dpm_check_usage(&fd0, &rss0);
+            t0 = dpm_check_now_ms();
+        }
+        inter = NULL;
+        codes[0] = -12345;
+        st = dpm_check_do_spawn(1, NULL, "quick", NULL, &inter, codes);
+        CHECK(st == FW_SUCCESS && inter != NULL && codes[0] == FW_SUCCESS,
+              "cycle %d: spawn %s, errcode %d", c, fw_strerror(st),
+              codes[0]);
+        if (st != FW_SUCCESS || inter == NULL)
+            break;
+        dpm_check_parent_talk(inter, apps, 0);
+        dpm_check_disconnect(&inter, "cycle: disconnect");
+        if (dpm_check_bad > 0)
+            break;
+    }
+    dpm_check_usage(&fd1, &rss1);
+    ms = dpm_check_now_ms() - t0;
+    CHECK(c == warm + n, "only %d of %d cycles", c - warm, n);
+    CHECK(fd1 <= fd0, "open descriptors grew from %d to %d over %d cycles",
+          fd0, fd1, c - warm);
+    CHECK(rss1 - rss0 < 8192, "VmRSS grew from %ld to %ld KiB over %d "
+          "cycles (limit 8 MiB)", rss0, rss1, c - warm);
+    if (fw_comm_rank(fw_comm_world()) == 0)
+        printf("cycles %d: %.1f ms each, fds %d -> %d, VmRSS %ld -> %ld "
+               "KiB\n", c - warm, c > warm ? ms / (c - warm) : 0.0, fd0,
+               fd1, rss0, rss1);
+}
+
+/***************************************************************************/
+
+static int
+dpm_check_usage_exit(void)
+{
+    fputs("usage: dpm_check world|ports|noparent|spawn_multiple|spawn_fail\n"
+          "       dpm_check acceptor|connector FILE N\n"
+          "       dpm_check portonly|dead FILE\n"
+          "       dpm_check ns_job|publish|lookup NAME\n"
+          "       dpm_check nsquery NAME found|none\n"
+          "       dpm_check spawn K | cycles N\n"
+          "       dpm_check spawn_info WDIR HOSTS K\n"
+          "       dpm_check spawn_where K KEY VALUE [KEY VALUE]...\n"
+          "       dpm_check child APP full|quick|info|where [WDIR]\n",
+          stderr);
+    return 2;
+}
+
+int
+main(int argc, char **argv)
+{
+    const char *cmd = argc > 1 ? argv[1] : "";
+    const char *s;
+    fw_job_info_t ji;
+    fw_status_t st;
+    char port[FW_MAX_PORT_NAME];
+    fw_comm_t *parent = NULL;
+
+    dpm_check_cmd = cmd;
+    s = getenv("FW_T_DPM_ALARM");
+    if (s != NULL && atoi(s) > 0)
+        dpm_check_alarm_s = (unsigned int)atoi(s);
+    signal(SIGALRM, dpm_check_on_alarm);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc < 2)
+        return dpm_check_usage_exit();
+    /* children are started from the path we were (absolute or not) */
+    if (argv[0][0] == '/')
+        snprintf(dpm_check_self, sizeof(dpm_check_self), "%s", argv[0]);
+    else if (realpath(argv[0], dpm_check_self) == NULL)
+        snprintf(dpm_check_self, sizeof(dpm_check_self), "%s", argv[0]);
+
+    /* before fw_init */
+    CHECK(fw_comm_world() == NULL && fw_comm_self() == NULL,
+          "world/self before fw_init are not NULL");
+    CHECK_ST(fw_port_open(port), FW_ERR_NOT_INITIALIZED);
+    CHECK_ST(fw_comm_get_parent(&parent), FW_ERR_NOT_INITIALIZED);
+
+    dpm_check_step("fw_init");
+    st = fw_init(&argc, &argv);
+    if (st != FW_SUCCESS || fw_job_info(&ji) != FW_SUCCESS) {
+        fprintf(stderr, "FAIL: %s: fw_init: %s\n", cmd, fw_strerror(st));
+        return 2;
+    }
+    dpm_check_rank = (int)ji.rank;
+
+    if (strcmp(cmd, "world") == 0) {
+        dpm_check_world();
+    } else if (strcmp(cmd, "ports") == 0) {
+        dpm_check_ports();
+    } else if (strcmp(cmd, "acceptor") == 0 && argc == 4) {
+        dpm_check_acceptor(argv[2], atoi(argv[3]));
+    } else if (strcmp(cmd, "connector") == 0 && argc == 4) {
+        dpm_check_connector(argv[2], atoi(argv[3]));
+    } else if (strcmp(cmd, "portonly") == 0 && argc == 3) {
+        dpm_check_portonly(argv[2]);
+    } else if (strcmp(cmd, "dead") == 0 && argc == 3) {
+        dpm_check_dead(argv[2]);
+    } else if (strcmp(cmd, "ns_job") == 0 && argc == 3) {
+        dpm_check_ns_job(argv[2]);
+    } else if (strcmp(cmd, "publish") == 0 && argc == 3) {
+        dpm_check_publish(argv[2]);
+    } else if (strcmp(cmd, "lookup") == 0 && argc == 3) {
+        dpm_check_lookup(argv[2]);
+    } else if (strcmp(cmd, "nsquery") == 0 && argc == 4) {
+        dpm_check_nsquery(argv[2], argv[3]);
+    } else if (strcmp(cmd, "spawn") == 0 && argc == 3) {
+        dpm_check_spawn(atoi(argv[2]));
+    } else if (strcmp(cmd, "spawn_multiple") == 0) {
+        dpm_check_spawn_multiple();
+    } else if (strcmp(cmd, "spawn_fail") == 0) {
+        dpm_check_spawn_fail();
+    } else if (strcmp(cmd, "spawn_info") == 0 && argc == 5) {
+        dpm_check_spawn_info(argv[2], argv[3], atoi(argv[4]));
+    } else if (strcmp(cmd, "spawn_where") == 0 && argc >= 5) {
+        dpm_check_spawn_where(argc - 3, argv + 3, atoi(argv[2]));
+    } else if (strcmp(cmd, "noparent") == 0) {
+        dpm_check_noparent();
+    } else if (strcmp(cmd, "cycles") == 0 && argc == 3) {
+        dpm_check_cycles(atoi(argv[2]));
+    } else if (strcmp(cmd, "child") == 0 && argc >= 4) {
+        dpm_check_child(atoi(argv[2]), argv[3], argc > 4 ? argv[4] : NULL);
+    } else {
+        fw_finalize();
+        return dpm_check_usage_exit();
+    }
+
+    dpm_check_step("fw_finalize");
+    CHECK_ST(fw_finalize(), FW_SUCCESS);
+    CHECK(fw_comm_world() == NULL, "world after fw_finalize is not NULL");
+    alarm(0);
+    printf("%s rank %d: %s\n", cmd, dpm_check_rank,
+           dpm_check_bad ? "FAILED" : "all checks passed");
+    return dpm_check_bad ? 1 : 0;
+}
