@@ -3,7 +3,8 @@
  * Ports and connect/accept. Only the two roots meet through the port:
  *
  *   connect root -> port (class 2, port nonce)
- *       CONNECT  u8 version, u64 connect nonce, group description
+ *       CONNECT  u8 version, u64 connect nonce, u32 root's index in the
+ *                group, group description
  *   accept root  -> connect root (class 3, connect nonce)
  *       ANSWER   u8 version, u32 status, group description (if 0)
  *
@@ -295,6 +296,7 @@ fw_dpm_accept_root(fw_dpm_port_t *port, fw_comm_t *comm,
     fw_dpm_group_t *remote = NULL;
     uint8_t *buf = malloc(FW_DPM_MSG_MAX);
     uint64_t cnonce = 0, peer = 0;
+    uint32_t croot;
     int have_peer = 0;
     size_t len = 0;
     fw_fab_t *fab = NULL;
@@ -320,9 +322,13 @@ fw_dpm_accept_root(fw_dpm_port_t *port, fw_comm_t *comm,
         goto out;
     }
     cnonce = fw_rbuf_get_u64(&r) & FW_DPM_NONCE_MASK;
+    croot = fw_rbuf_get_u32(&r);
     rc = fw_dpm_group_unpack(&r, &remote);
-    if (rc == FW_SUCCESS)
-        rc = fw_dpm_av_get(remote->m[0].addr, remote->m[0].addr_len, &peer);
+    if (rc == FW_SUCCESS && croot >= remote->n)
+        rc = FW_ERR_PROTO;
+    if (rc == FW_SUCCESS) /* answer the connecting root, wherever it is */
+        rc = fw_dpm_av_get(remote->m[croot].addr, remote->m[croot].addr_len,
+                           &peer);
     if (rc != FW_SUCCESS)
         goto out;
     have_peer = 1;
@@ -452,6 +458,7 @@ fw_dpm_connect_root(const char *port_name, fw_comm_t *comm,
     cnonce &= FW_DPM_NONCE_MASK;
     fw_buf_put_u8(&b, FW_DPM_PROTO_VERSION);
     fw_buf_put_u64(&b, cnonce);
+    fw_buf_put_u32(&b, comm->rank); /* where in the group to answer */
     fw_dpm_group_pack(comm->local, &b);
     if (rc == FW_SUCCESS)
         rc = fw_buf_status(&b);
