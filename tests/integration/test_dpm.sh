@@ -293,6 +293,14 @@ case_failures() {
         "works"
     dpm_run "spawn_fail from 2" 3 60 -- --oversubscribe -n 2 "$P" spawn_fail
     dpm_ok "failing spawns from 2 parents"
+    dpm_run "closeport" 1 30 -- -n 1 "$P" closeport
+    dpm_ok "fw_port_close from another thread ends a pending accept:" \
+        "$(sed -n 's/^closed port: //p' "$R_OUT")"
+    # a host that cannot be used: the job's launch agent fails (no traffic)
+    dpm_run "spawn_badhost" 2 60 -- --launch-agent /bin/false \
+        --oversubscribe -n 2 "$P" spawn_badhost 198.18.99.99
+    dpm_ok "spawn on a host the agent cannot reach -> FW_ERR_SPAWN:" \
+        "$(sed -n 's/^bad host: //p' "$R_OUT")"
     dpm_no_strays
 }
 

@@ -36,6 +36,7 @@
 #include <errno.h>
 #include <ifaddrs.h>
 #include <limits.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1453,6 +1454,72 @@ dpm_check_spawn_where(int nkv, char **kv, int k)
     dpm_check_disconnect(&inter, "disconnect children");
 }
 
+/* A thread closes the port 300 ms into a pending accept. */
+static void *
+dpm_check_closer(void *arg)
+{
+    usleep(300000);
+    CHECK_ST(fw_port_close(arg), FW_SUCCESS);
+    return NULL;
+}
+
+static void
+dpm_check_closeport(void)
+{
+    char port[FW_MAX_PORT_NAME] = "";
+    fw_comm_t *inter = NULL;
+    pthread_t th;
+    double t0, ms;
+    fw_status_t st;
+
+    CHECK_ST(fw_port_open(port), FW_SUCCESS);
+    if (pthread_create(&th, NULL, dpm_check_closer, port) != 0) {
+        CHECK(0, "pthread_create failed");
+        return;
+    }
+    t0 = dpm_check_now_ms();
+    dpm_check_step("accept while the port closes");
+    st = fw_accept(port, fw_comm_self(), 0, &inter);
+    ms = dpm_check_now_ms() - t0;
+    pthread_join(th, NULL);
+    CHECK(st == FW_ERR_PORT && inter == NULL,
+          "accept on a port closed meanwhile: %s", fw_strerror(st));
+    CHECK(ms >= 250 && ms < 3000, "accept returned after %.0f ms, want "
+          "~300 ms (when the port closed)", ms);
+    CHECK_ST(fw_accept(port, fw_comm_self(), 0, &inter), FW_ERR_PORT);
+    printf("closed port: accept returned %s after %.0f ms\n",
+           fw_strerror(st), ms);
+}
+
+/* Spawn on a host that cannot be used (the job's agent fails). */
+static void
+dpm_check_spawn_badhost(const char *host)
+{
+    char *argv[4] = {"child", "1", "quick", NULL};
+    fw_comm_t *inter = NULL, *w = fw_comm_world();
+    fw_info_t *info = fw_info_create();
+    int codes[2] = {FW_SUCCESS, FW_SUCCESS};
+    double t0, ms;
+    fw_status_t st;
+
+    CHECK(info != NULL, "fw_info_create");
+    if (info == NULL)
+        return;
+    CHECK_ST(fw_info_set(info, "host", host), FW_SUCCESS);
+    t0 = dpm_check_now_ms();
+    dpm_check_step("spawn on an unusable host");
+    st = fw_spawn(dpm_check_self, argv, 2, info, 0, w, &inter, codes);
+    ms = dpm_check_now_ms() - t0;
+    fw_info_free(info);
+    CHECK(st == FW_ERR_SPAWN && inter == NULL,
+          "spawn on host %s: %s", host, fw_strerror(st));
+    CHECK(ms < 10000, "spawn on an unusable host took %.0f ms", ms);
+    CHECK(codes[0] != FW_SUCCESS && codes[1] != FW_SUCCESS,
+          "errcodes %d %d, want both set", codes[0], codes[1]);
+    if (fw_comm_rank(w) == 0)
+        printf("bad host: %s after %.0f ms\n", fw_strerror(st), ms);
+}
+
 static void
 dpm_check_noparent(void)
 {
@@ -1591,6 +1658,10 @@ main(int argc, char **argv)
         dpm_check_world();
     } else if (strcmp(cmd, "ports") == 0) {
         dpm_check_ports();
+    } else if (strcmp(cmd, "closeport") == 0) {
+        dpm_check_closeport();
+    } else if (strcmp(cmd, "spawn_badhost") == 0 && argc == 3) {
+        dpm_check_spawn_badhost(argv[2]);
     } else if (strcmp(cmd, "acceptor") == 0 && argc == 4) {
         dpm_check_acceptor(argv[2], atoi(argv[3]));
     } else if (strcmp(cmd, "connector") == 0 && argc == 4) {
