@@ -267,6 +267,18 @@ case_spawn() {
         "$T/wdir" localhost 2
     dpm_ok "spawn info: wdir, env A=1/B=2, map_by slot, npernode 2, host" \
         "localhost reach the children"
+    # a parent that ends normally: its child outlives it, fwrun waits
+    dpm_run "spawn_linger" 1 60 -- -n 1 "$P" spawn_linger 2 0
+    [ "$R_RC" -eq 0 ] && grep -q '^child lingered 2 s$' "$R_OUT" &&
+        grep -q '^parent done$' "$R_OUT" && [ "$R_MS" -ge 2000 ]
+    dpm_report $? "a child outlives its parent that exited normally: fwrun" \
+        "waits for it (status 0, the child's output after 2 s)"
+    # a parent job that fails takes its children along
+    dpm_run "spawn_linger killed" 1 60 -- -n 1 "$P" spawn_linger 30 3
+    [ "$R_RC" -ne 0 ] && ! grep -q '^child lingered' "$R_OUT" &&
+        [ "$R_MS" -lt 15000 ]
+    dpm_report $? "a failing parent job (rank exits 3 without finalize)" \
+        "takes its lingering child along: fwrun status $R_RC, no child output"
     dpm_no_strays
 }
 

@@ -1143,6 +1143,12 @@ dpm_check_child(int app, const char *mode, const char *wdir)
     CHECK_ST(fw_comm_get_parent(&parent), FW_SUCCESS);
     CHECK(parent == NULL, "get_parent after disconnect gives %p",
           (void *)parent);
+    if (strcmp(mode, "linger") == 0 && wdir != NULL) {
+        /* outlive the parent (wdir carries the seconds here) */
+        sleep((unsigned)atoi(wdir));
+        printf("child lingered %s s\n", wdir);
+        fflush(stdout);
+    }
     return 0;
 }
 
@@ -1520,6 +1526,27 @@ dpm_check_spawn_badhost(const char *host)
         printf("bad host: %s after %.0f ms\n", fw_strerror(st), ms);
 }
 
+/* Spawn one child that lingers secs after the disconnect; then this
+ * job ends with status code (0: children outlive it; else: the failed
+ * parent job takes them along). */
+static int
+dpm_check_spawn_linger(const char *secs, int code)
+{
+    fw_comm_t *inter = NULL;
+    int codes[1] = {FW_SUCCESS}, apps[1] = {1};
+    fw_status_t st;
+
+    st = dpm_check_do_spawn(1, NULL, "linger", secs, &inter, codes);
+    CHECK(st == FW_SUCCESS && inter != NULL, "spawn: %s", fw_strerror(st));
+    if (st != FW_SUCCESS || inter == NULL)
+        return 1;
+    dpm_check_parent_talk(inter, apps, 0);
+    dpm_check_disconnect(&inter, "disconnect the lingering child");
+    printf("parent done\n");
+    fflush(stdout);
+    return code;
+}
+
 static void
 dpm_check_noparent(void)
 {
@@ -1692,6 +1719,11 @@ main(int argc, char **argv)
         dpm_check_noparent();
     } else if (strcmp(cmd, "cycles") == 0 && argc == 3) {
         dpm_check_cycles(atoi(argv[2]));
+    } else if (strcmp(cmd, "spawn_linger") == 0 && argc == 4) {
+        int code = dpm_check_spawn_linger(argv[2], atoi(argv[3]));
+
+        if (code != 0 && dpm_check_bad == 0)
+            _exit(code); /* on purpose: a failing parent */
     } else if (strcmp(cmd, "child") == 0 && argc >= 4) {
         dpm_check_child(atoi(argv[2]), argv[3], argc > 4 ? argv[4] : NULL);
     } else {
