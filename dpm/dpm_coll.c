@@ -12,6 +12,8 @@
 
 #define FW_DPM_FOREVER_MS 86400000
 
+const uint8_t fw_dpm_token[FW_DPM_TOKEN_LEN] = {'f', 'w', 'd', '1'};
+
 fw_status_t
 fw_dpm_send(fw_comm_t *comm, fw_dpm_group_t *g, uint32_t dst, uint64_t cls,
             uint32_t t, const void *p, size_t len)
@@ -98,23 +100,24 @@ fw_status_t
 fw_dpm_barrier(fw_comm_t *comm)
 {
     uint32_t n = comm->local->n, i;
+    uint8_t tok[FW_DPM_TOKEN_LEN];
     fw_status_t rc = FW_SUCCESS;
 
     if (n == 1)
         return FW_SUCCESS;
     if (comm->rank != 0) {
         rc = fw_dpm_send(comm, comm->local, 0, FW_DPM_CLASS_COLL,
-                         FW_DPM_STEP_FANIN, NULL, 0);
+                         FW_DPM_STEP_FANIN, fw_dpm_token, sizeof(tok));
         if (rc == FW_SUCCESS)
             rc = fw_dpm_recv(comm, 0, FW_DPM_CLASS_COLL, FW_DPM_STEP_FANOUT,
-                             NULL, 0, NULL);
+                             tok, sizeof(tok), NULL);
         return rc;
     }
     for (i = 1; i < n && rc == FW_SUCCESS; i++)
-        rc = fw_dpm_recv(comm, UINT32_MAX, FW_DPM_CLASS_COLL,
-                         FW_DPM_STEP_FANIN, NULL, 0, NULL);
+        rc = fw_dpm_recv(comm, i, FW_DPM_CLASS_COLL, FW_DPM_STEP_FANIN,
+                         tok, sizeof(tok), NULL);
     for (i = 1; i < n && rc == FW_SUCCESS; i++)
         rc = fw_dpm_send(comm, comm->local, i, FW_DPM_CLASS_COLL,
-                         FW_DPM_STEP_FANOUT, NULL, 0);
+                         FW_DPM_STEP_FANOUT, fw_dpm_token, sizeof(tok));
     return rc;
 }

@@ -145,13 +145,15 @@ fw_comm_disconnect(fw_comm_t **comm)
         rc = fw_dpm_barrier(c);
     } else {
         /* fan-in, roots swap, fan-out: a barrier over both groups */
+        uint8_t tok[FW_DPM_TOKEN_LEN];
+
         if (c->rank != 0)
             rc = fw_dpm_send(c, c->local, 0, FW_DPM_CLASS_COLL,
-                             FW_DPM_STEP_FANIN, NULL, 0);
+                             FW_DPM_STEP_FANIN, fw_dpm_token, sizeof(tok));
         for (uint32_t i = 1; c->rank == 0 && i < c->local->n &&
                              rc == FW_SUCCESS; i++)
-            rc = fw_dpm_recv(c, UINT32_MAX, FW_DPM_CLASS_COLL,
-                             FW_DPM_STEP_FANIN, NULL, 0, NULL);
+            rc = fw_dpm_recv(c, i, FW_DPM_CLASS_COLL, FW_DPM_STEP_FANIN,
+                             tok, sizeof(tok), NULL);
         if (c->rank == 0 && rc == FW_SUCCESS)
             rc = fw_dpm_root_xchg(c, 0, &word);
         if (rc == FW_SUCCESS || c->rank == 0)

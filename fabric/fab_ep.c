@@ -33,7 +33,11 @@
 /* Longest single sleep of a blocking call (it re-checks its deadline). */
 #define FW_FAB_WAIT_SLICE_MS 100
 /* Sleep of a blocking call when the CQ has no wait fd. */
-#define FW_FAB_NOFD_SLEEP_NS 200000
+/* Providers without a wait fd (shm): sleeps between CQ polls start
+ * short and double up to the cap, so a quick answer is seen quickly and
+ * a long wait costs little CPU. */
+#define FW_FAB_NOFD_SLEEP_MIN_NS 5000
+#define FW_FAB_NOFD_SLEEP_NS 1000000
 
 /********************/
 /* Local Prototypes */
@@ -693,9 +697,9 @@ fw_fab_op_wait_cb(const fw_fab_cmpl_t *cmpl, void *arg)
 /*---------------------------------------------------------------------------*/
 /* Sleep until the CQ may have work or remaining_ns pass. */
 static void
-fw_fab_wait_sleep(fw_fab_t *fab, uint64_t remaining_ns)
+fw_fab_wait_sleep(fw_fab_t *fab, uint64_t remaining_ns, uint64_t *nofd_ns)
 {
-    struct timespec ts = {0, FW_FAB_NOFD_SLEEP_NS};
+    struct timespec ts = {0, (long)*nofd_ns};
     struct pollfd pfd;
     uint64_t ms;
 
@@ -703,6 +707,8 @@ fw_fab_wait_sleep(fw_fab_t *fab, uint64_t remaining_ns)
         if (remaining_ns < (uint64_t)ts.tv_nsec)
             ts.tv_nsec = (long)remaining_ns;
         nanosleep(&ts, NULL);
+        *nofd_ns = *nofd_ns * 2 > FW_FAB_NOFD_SLEEP_NS ? FW_FAB_NOFD_SLEEP_NS
+                                                       : *nofd_ns * 2;
         return;
     }
     if (fw_fab_trywait(fab) != FW_SUCCESS)
@@ -757,6 +763,7 @@ fw_fab_op_wait_stop(fw_fab_t *fab, fw_fab_op_t *op, fw_fab_waiter_t *w,
                     int timeout_ms, fw_fab_stop_fn stop, void *stop_arg)
 {
     uint64_t start = fw_time_ns(), now, deadline, spin_end;
+    uint64_t nofd_ns = FW_FAB_NOFD_SLEEP_MIN_NS;
     fw_status_t why = FW_ERR_TIMEOUT;
 
     if (timeout_ms < 0)
@@ -775,7 +782,7 @@ fw_fab_op_wait_stop(fw_fab_t *fab, fw_fab_op_t *op, fw_fab_waiter_t *w,
         if (now >= deadline)
             break;
         if (now >= spin_end)
-            fw_fab_wait_sleep(fab, deadline - now);
+            fw_fab_wait_sleep(fab, deadline - now, &nofd_ns);
     }
     FW_LOG_DEBUG("fab", "ep: operation stopped (%s) after at most %d ms",
                  fw_strerror(why), timeout_ms);
