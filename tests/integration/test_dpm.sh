@@ -267,6 +267,11 @@ case_spawn() {
         "$T/wdir" localhost 2
     dpm_ok "spawn info: wdir, env A=1/B=2, map_by slot, npernode 2, host" \
         "localhost reach the children"
+    # regression: 2 parents x 10 spawn/disconnect cycles over shm (an
+    # any-source fan-in once missed a message there and hung)
+    dpm_run "2-parent cycles over shm" 2 60 -- --provider shm \
+        --oversubscribe -n 2 "$P" cycles 10
+    dpm_ok "2 parents, 10 spawn/disconnect cycles over shm"
     # a parent that ends normally: its child outlives it, fwrun waits
     dpm_run "spawn_linger" 1 60 -- -n 1 "$P" spawn_linger 2 0
     [ "$R_RC" -eq 0 ] && grep -q '^child lingered 2 s$' "$R_OUT" &&
