@@ -77,7 +77,37 @@ fw_dpm_group_release(fw_dpm_group_t *g)
     memset(g, 0, sizeof(*g));
 }
 
-/* Before the endpoint closes: free every communicator and port. */
+/* Keep the buffer of a receive that could not be cancelled for sure
+ * until the endpoint is closed (fw_finalize); if even that list cannot
+ * grow, leak it rather than risk a late write into freed memory. */
+void
+fw_dpm_graveyard_add(void *buf)
+{
+    fw_dpm_state_t *s = &fw_dpm_g;
+    void **g;
+
+    if (buf == NULL)
+        return;
+    g = realloc(s->graveyard, (s->ngraveyard + 1) * sizeof(*g));
+    if (g == NULL)
+        return;
+    s->graveyard = g;
+    g[s->ngraveyard++] = buf;
+}
+
+/* After the endpoint closed. */
+void
+fw_dpm_graveyard_free(void *graveyard, size_t n)
+{
+    void **g = graveyard;
+
+    for (size_t i = 0; i < n; i++)
+        free(g[i]);
+    free(g);
+}
+
+/* Before the endpoint closes: free every communicator and port. The
+ * graveyard is handed to fw_finalize (freed after the close). */
 void
 fw_dpm_fini(void)
 {

@@ -314,6 +314,12 @@ fw_dpm_accept_root(fw_dpm_port_t *port, fw_comm_t *comm,
                                    port->nonce,
                                0, buf, FW_DPM_MSG_MAX, &len, NULL, timeout_ms,
                                fw_dpm_accept_stop, st);
+    if (rc != FW_SUCCESS && fab != NULL) {
+        /* the receive was cancelled, but a provider that cannot cancel
+         * may still write into buf: it lives until the endpoint closes */
+        fw_dpm_graveyard_add(buf);
+        buf = NULL;
+    }
     if (rc != FW_SUCCESS)
         goto out;
     fw_rbuf_init(&r, buf, len);
@@ -475,6 +481,10 @@ fw_dpm_connect_root(const char *port_name, fw_comm_t *comm,
                                     cnonce,
                                 0, ans, FW_DPM_MSG_MAX, &len, NULL,
                                 (int)((deadline - now) / 1000000ull) + 1);
+    if (rc == FW_ERR_TIMEOUT) { /* see fw_dpm_accept_root */
+        fw_dpm_graveyard_add(ans);
+        ans = NULL;
+    }
     if (rc != FW_SUCCESS)
         goto out;
     fw_rbuf_init(&r, ans, len);

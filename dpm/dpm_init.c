@@ -24,8 +24,12 @@ fw_init(int *argc, char ***argv)
     if (rc == FW_SUCCESS)
         rc = fw_dpm_parent_connect();
     if (rc != FW_SUCCESS) {
+        void *graveyard = fw_dpm_g.graveyard;
+        size_t n = fw_dpm_g.ngraveyard;
+
         fw_dpm_fini();
         (void)fw_client_finalize();
+        fw_dpm_graveyard_free(graveyard, n);
     }
     return rc;
 }
@@ -33,8 +37,14 @@ fw_init(int *argc, char ***argv)
 fw_status_t
 fw_finalize(void)
 {
+    void *graveyard = fw_dpm_g.graveyard;
+    size_t n = fw_dpm_g.ngraveyard;
+    fw_status_t rc;
+
     if (!fw_client_g.initialized)
         return FW_ERR_NOT_INITIALIZED;
     fw_dpm_fini();
-    return fw_client_finalize();
+    rc = fw_client_finalize(); /* closes the endpoint */
+    fw_dpm_graveyard_free(graveyard, n);
+    return rc;
 }

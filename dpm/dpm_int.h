@@ -100,7 +100,9 @@ typedef struct fw_dpm_state {
     fw_comm_t *parent;
     fw_dpm_port_t *ports;
     uint32_t reqid;
-    void *av;                /* address -> peer cache (dpm_av.c) */
+    void *av;                /* address -> peer cache (dpm_group.c) */
+    void **graveyard;        /* buffers of abandoned receives */
+    size_t ngraveyard;
 } fw_dpm_state_t;
 
 extern fw_dpm_state_t fw_dpm_g;
@@ -108,6 +110,8 @@ extern fw_dpm_state_t fw_dpm_g;
 /* dpm_comm.c */
 fw_status_t fw_dpm_init(void);
 void fw_dpm_fini(void);
+void fw_dpm_graveyard_add(void *buf);
+void fw_dpm_graveyard_free(void *graveyard, size_t n);
 fw_status_t fw_dpm_ep(fw_fab_t **fab_p);
 uint64_t fw_dpm_tag(uint64_t cls, uint32_t cid, uint32_t src, uint32_t t);
 fw_status_t fw_dpm_member_peer(fw_dpm_group_t *g, uint32_t i,
