@@ -3,6 +3,8 @@
  * fwd, the per-host daemon: private state shared by its files.
  *   fwd.c        main, tree connections, message dispatch, shutdown
  *   fwd_procs.c  starting ranks, their output, exits and kills
+ *   fwd_modex.c  segment, fabric window, fence engine, rank connections
+ *   fwd_window.c remote windows read for the local ranks
  */
 #ifndef FW_LAUNCH_FWD_H
 #define FW_LAUNCH_FWD_H
@@ -29,6 +31,8 @@ typedef struct fwd_proc {
     int unfinalized;     /* disconnected without fw_finalize */
     pid_t started_pid;   /* pid, kept after the rank is reaped */
 } fwd_proc_t;
+
+typedef struct fwd_win fwd_win_t;
 
 typedef struct fwd {
     struct event_base *base;
@@ -68,6 +72,7 @@ typedef struct fwd {
     fw_fab_t *fab;
     fw_fab_mr_t *fab_mr;
     struct event *fab_ev;
+    fwd_win_t *wins;             /* remote windows read for our ranks */
 } fwd_t;
 
 /* fwd_procs.c */
@@ -87,6 +92,11 @@ void fwd_modex_proc_closed(fwd_t *d, fw_oob_conn_t *c);
 void fwd_modex_tree_msg(fwd_t *d, const fw_oob_hdr_t *h, const void *p);
 void fwd_modex_cleanup(fwd_t *d);
 void fwd_dpm_down(fwd_t *d, const fw_oob_hdr_t *h, const void *p);
+fwd_proc_t *fwd_modex_find(fwd_t *d, uint32_t rank);
+/* fwd_window.c */
+fw_status_t fwd_window_setup(fwd_t *d);
+void fwd_window_req(fwd_t *d, uint32_t rank, const void *p, size_t len);
+void fwd_window_cleanup(fwd_t *d);
 
 /* fwd.c */
 void fwd_send_fail(fwd_t *d, uint32_t id, uint32_t what, const char *text);

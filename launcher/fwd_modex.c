@@ -36,6 +36,12 @@ fwd_modex_proc(fwd_t *d, uint32_t rank)
 
 static void fwd_dpm_up(fwd_t *d, uint32_t rank, const void *p, size_t len);
 
+fwd_proc_t *
+fwd_modex_find(fwd_t *d, uint32_t rank)
+{
+    return fwd_modex_proc(d, rank);
+}
+
 static fw_status_t
 fwd_modex_to_rank(void *arg, uint32_t rank, uint8_t type, const void *p,
                   size_t len)
@@ -211,6 +217,8 @@ fwd_modex_setup(fwd_t *d, int node)
                                   fw_oob_conn_local_addr(d->tree.parent));
     rc = fw_modex_server_create(&sp, &fwd_modex_ops, d, &d->modex);
     free(ranks);
+    if (rc == FW_SUCCESS)
+        rc = fwd_window_setup(d);
     return rc;
 }
 
@@ -252,6 +260,11 @@ fwd_modex_proc_msg(fwd_t *d, fw_oob_conn_t *c, const fw_oob_hdr_t *h,
     pr = fwd_modex_proc(d, rank);
     if (h->type == FW_DPM_MSG_REQ && pr != NULL && pr->conn == c) {
         fwd_dpm_up(d, rank, p, h->len);
+        return;
+    }
+    if (h->type == FW_MODEX_MSG_WINDOW_REQ && pr != NULL && pr->conn == c &&
+        fw_modex_seg_mode(d->seg) == FW_MODEX_MODE_ONESIDED) {
+        fwd_window_req(d, rank, p, h->len); /* we read it for the rank */
         return;
     }
     if (h->type == FW_MODEX_MSG_FENCE && d->fab == NULL && d->modex != NULL &&
@@ -345,6 +358,7 @@ fwd_modex_cleanup(fwd_t *d)
     d->fab_mr = NULL;
     fw_fab_close(d->fab);
     d->fab = NULL;
+    fwd_window_cleanup(d);
     fw_modex_seg_destroy(d->seg);
     d->seg = NULL;
 }

@@ -25,7 +25,12 @@ FW_PARAM_TABLE(modex,
      "providers on one host)"},
     {"FW_MODEX_MODE", "onesided",
      "onesided: a fence is a barrier and remote cards are read with RMA; "
-     "allgather: every fence gathers all cards to every daemon"})
+     "allgather: every fence gathers all cards to every daemon"},
+    {"FW_MODEX_REMOTE", "daemon",
+     "onesided mode, who reads another host's window: daemon (the rank's "
+     "daemon reads it once per epoch for all its ranks; ranks never load "
+     "libfabric for the modex) or direct (each rank reads it with its own "
+     "endpoint: one hop less per get)"})
 
 typedef struct fw_modex_kv {
     char *key;

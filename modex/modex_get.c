@@ -114,6 +114,15 @@ fw_client_remote_ask(fw_client_t *c, uint32_t node, fw_client_remote_t *rm)
     return FW_SUCCESS;
 }
 
+/* FW_MODEX_REMOTE: does our daemon read other hosts' windows for us? */
+static int
+fw_client_remote_by_daemon(void)
+{
+    const char *v = fw_param_get_str("FW_MODEX_REMOTE");
+
+    return v == NULL || strcmp(v, "direct") != 0;
+}
+
 /* Read node's window of the current epoch into rm->buf. */
 static fw_status_t
 fw_client_remote_fetch(fw_client_t *c, uint32_t node, fw_client_remote_t *rm)
@@ -125,7 +134,8 @@ fw_client_remote_fetch(fw_client_t *c, uint32_t node, fw_client_remote_t *rm)
     fw_status_t rc;
     void *nb;
 
-    if (fw_modex_seg_mode(c->seg) == FW_MODEX_MODE_ALLGATHER) {
+    if (fw_modex_seg_mode(c->seg) == FW_MODEX_MODE_ALLGATHER ||
+        fw_client_remote_by_daemon()) {
         rm->epoch = 0;
         rc = fw_client_remote_ask(c, node, rm);
         if (rc == FW_SUCCESS)
