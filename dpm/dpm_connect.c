@@ -256,6 +256,32 @@ fw_dpm_result_bcast(fw_comm_t *comm, int root, fw_status_t rc,
 /* Accept       */
 /****************/
 
+/*
+ * Receive one CONNECT or ANSWER (tag) into *buf_p (FW_DPM_MSG_MAX bytes)
+ * and check its version; r reads what follows. A receive that failed is
+ * cancelled, but a provider that cannot cancel may still write into the
+ * buffer: it then lives until the endpoint closes (graveyard).
+ */
+static fw_status_t
+fw_dpm_proto_recv(fw_fab_t *fab, uint64_t tag, int timeout_ms,
+                  fw_fab_stop_fn stop, void *stop_arg, uint8_t **buf_p,
+                  fw_rbuf_t *r)
+{
+    size_t len = 0;
+    fw_status_t rc = fw_fab_trecv_stop(fab, tag, 0, *buf_p, FW_DPM_MSG_MAX,
+                                       &len, NULL, timeout_ms, stop,
+                                       stop_arg);
+
+    if (rc != FW_SUCCESS) {
+        fw_dpm_graveyard_add(*buf_p);
+        *buf_p = NULL;
+        return rc;
+    }
+    fw_rbuf_init(r, *buf_p, len);
+    return fw_rbuf_get_u8(r) == FW_DPM_PROTO_VERSION ? FW_SUCCESS
+                                                      : FW_ERR_PROTO;
+}
+
 /* The whole local group must be addressable before it is described. */
 fw_status_t
 fw_dpm_local_ready(fw_comm_t *comm)
@@ -298,7 +324,6 @@ fw_dpm_accept_root(fw_dpm_port_t *port, fw_comm_t *comm,
     uint64_t cnonce = 0, peer = 0;
     uint32_t croot;
     int have_peer = 0;
-    size_t len = 0;
     fw_fab_t *fab = NULL;
     fw_rbuf_t r;
     fw_buf_t b;
@@ -309,24 +334,12 @@ fw_dpm_accept_root(fw_dpm_port_t *port, fw_comm_t *comm,
     if (rc == FW_SUCCESS)
         rc = fw_dpm_ep(&fab);
     if (rc == FW_SUCCESS)
-        rc = fw_fab_trecv_stop(fab,
+        rc = fw_dpm_proto_recv(fab,
                                fw_dpm_tag(FW_DPM_CLASS_PORT, 0, 0, 0) |
                                    port->nonce,
-                               0, buf, FW_DPM_MSG_MAX, &len, NULL, timeout_ms,
-                               fw_dpm_accept_stop, st);
-    if (rc != FW_SUCCESS && fab != NULL) {
-        /* the receive was cancelled, but a provider that cannot cancel
-         * may still write into buf: it lives until the endpoint closes */
-        fw_dpm_graveyard_add(buf);
-        buf = NULL;
-    }
+                               timeout_ms, fw_dpm_accept_stop, st, &buf, &r);
     if (rc != FW_SUCCESS)
         goto out;
-    fw_rbuf_init(&r, buf, len);
-    if (fw_rbuf_get_u8(&r) != FW_DPM_PROTO_VERSION) {
-        rc = FW_ERR_PROTO;
-        goto out;
-    }
     cnonce = fw_rbuf_get_u64(&r) & FW_DPM_NONCE_MASK;
     croot = fw_rbuf_get_u32(&r);
     rc = fw_dpm_group_unpack(&r, &remote);
@@ -381,7 +394,8 @@ fw_dpm_accept(fw_dpm_port_t *port, fw_comm_t *comm, int root,
     return fw_dpm_inter_new(comm, cid, remote, 1, inter);
 }
 
-static fw_status_t
+/* Arguments of a collective that makes an intercommunicator. */
+fw_status_t
 fw_dpm_coll_args(fw_comm_t *comm, int root, fw_comm_t **inter)
 {
     fw_status_t rc = fw_dpm_comm_check(comm);
@@ -436,7 +450,6 @@ fw_dpm_connect_root(const char *port_name, fw_comm_t *comm,
     uint8_t *ans = malloc(FW_DPM_MSG_MAX);
     uint64_t cnonce = 0, peer = 0;
     int have_peer = 0;
-    size_t len = 0;
     fw_fab_t *fab = NULL;
     fw_rbuf_t r;
     fw_buf_t b;
@@ -476,22 +489,13 @@ fw_dpm_connect_root(const char *port_name, fw_comm_t *comm,
     if (rc == FW_SUCCESS)
         rc = now >= deadline
                  ? FW_ERR_TIMEOUT
-                 : fw_fab_trecv(fab,
-                                fw_dpm_tag(FW_DPM_CLASS_REPLY, 0, 0, 0) |
-                                    cnonce,
-                                0, ans, FW_DPM_MSG_MAX, &len, NULL,
-                                (int)((deadline - now) / 1000000ull) + 1);
-    if (rc == FW_ERR_TIMEOUT) { /* see fw_dpm_accept_root */
-        fw_dpm_graveyard_add(ans);
-        ans = NULL;
-    }
+                 : fw_dpm_proto_recv(fab,
+                                     fw_dpm_tag(FW_DPM_CLASS_REPLY, 0, 0, 0) |
+                                         cnonce,
+                                     (int)((deadline - now) / 1000000ull) + 1,
+                                     NULL, NULL, &ans, &r);
     if (rc != FW_SUCCESS)
         goto out;
-    fw_rbuf_init(&r, ans, len);
-    if (fw_rbuf_get_u8(&r) != FW_DPM_PROTO_VERSION) {
-        rc = FW_ERR_PROTO;
-        goto out;
-    }
     rc = (fw_status_t)-(int32_t)fw_rbuf_get_u32(&r);
     if (rc == FW_SUCCESS)
         rc = fw_dpm_group_unpack(&r, &remote);

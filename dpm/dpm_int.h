@@ -169,6 +169,7 @@ fw_status_t fw_dpm_inter_new(fw_comm_t *comm, uint32_t cid,
                              fw_dpm_group_t *remote, int acceptor,
                              fw_comm_t **inter);
 fw_status_t fw_dpm_local_ready(fw_comm_t *comm);
+fw_status_t fw_dpm_coll_args(fw_comm_t *comm, int root, fw_comm_t **inter);
 fw_status_t fw_dpm_parent_connect(void);
 fw_status_t fw_dpm_connect_to(const char *port_name, fw_comm_t *comm,
                               int root, fw_comm_t **inter);

@@ -294,13 +294,10 @@ fw_dpm_spawn(fw_dpm_spawn_req_t *q, int root, fw_comm_t *comm,
     void *extra = NULL;
     size_t elen = 0;
     fw_buf_t codes;
-    fw_status_t rc = fw_dpm_comm_check(comm);
+    fw_status_t rc = fw_dpm_coll_args(comm, root, inter);
 
     if (rc != FW_SUCCESS)
         return rc;
-    if (inter == NULL || root < 0 || (uint32_t)root >= comm->local->n ||
-        comm->remote != NULL)
-        return FW_ERR_BAD_PARAM;
     fw_buf_init(&codes);
     if (comm->rank == (uint32_t)root) {
         rc = fw_dpm_spawn_check(q, &q->total);
