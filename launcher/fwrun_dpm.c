@@ -48,6 +48,8 @@ typedef struct fwrun_ns_tool {
     uint32_t nowners;
 } fwrun_ns_tool_t;
 
+typedef struct fwrun_ns_who fwrun_ns_who_t;
+
 typedef struct fwrun_queued {
     struct fwrun_queued *next;
     fw_buf_t b;
@@ -62,6 +64,7 @@ struct fwrun_dpm {
     uint32_t up_reqid;
     fwrun_ns_fwd_t *fwds;
     fwrun_ns_tool_t *tools;
+    fwrun_ns_who_t *whos;       /* lookups held by the local engine */
     uint8_t **ep_addr;
     uint16_t *ep_len;
     uint32_t nreg;
@@ -268,21 +271,50 @@ fwrun_ns_answer(fwrun_dpm_t *m, fw_oob_conn_t *tool, uint32_t daemon,
     fw_buf_cleanup(&b);
 }
 
-/* Lookup answers of the local engine; tag = index in a tiny table. */
-typedef struct fwrun_ns_who {
+/* Who waits for a lookup held by the local engine (cookie tag). */
+struct fwrun_ns_who {
+    fwrun_ns_who_t *next, *prev; /* fwrun_dpm_t.whos */
     fw_oob_conn_t *tool;
     uint32_t daemon, rank, reqid;
-} fwrun_ns_who_t;
+};
+
+static void
+fwrun_ns_who_free(fwrun_dpm_t *m, fwrun_ns_who_t *who)
+{
+    if (who->prev != NULL)
+        who->prev->next = who->next;
+    else
+        m->whos = who->next;
+    if (who->next != NULL)
+        who->next->prev = who->prev;
+    free(who);
+}
+
+static fwrun_ns_who_t *
+fwrun_ns_who_new(fwrun_dpm_t *m, fw_oob_conn_t *tool, uint32_t daemon,
+                 uint32_t rank, uint32_t reqid)
+{
+    fwrun_ns_who_t *who = calloc(1, sizeof(*who));
+
+    if (who == NULL)
+        return NULL;
+    *who = (fwrun_ns_who_t){m->whos, NULL, tool, daemon, rank, reqid};
+    if (m->whos != NULL)
+        m->whos->prev = who;
+    m->whos = who;
+    return who;
+}
 
 static void
 fwrun_ns_engine_reply(void *arg, const fw_ns_cookie_t *cookie,
                       fw_status_t st, const char *port)
 {
+    fwrun_dpm_t *m = arg;
     fwrun_ns_who_t *who = (fwrun_ns_who_t *)(uintptr_t)cookie->tag;
 
-    fwrun_ns_answer(arg, who->tool, who->daemon, who->rank, who->reqid,
+    fwrun_ns_answer(m, who->tool, who->daemon, who->rank, who->reqid,
                     FW_DPM_OP_LOOKUP, st, port);
-    free(who);
+    fwrun_ns_who_free(m, who);
 }
 
 static const struct fw_ns_ops fwrun_ns_ops = {fwrun_ns_engine_reply};
@@ -329,7 +361,8 @@ fwrun_ns_request(fwrun_dpm_t *m, fw_oob_conn_t *tool, uint32_t daemon,
         fw_ns_drop_owner(m->ns, req->owner);
         return;
     default: {
-        fwrun_ns_who_t *who = malloc(sizeof(*who));
+        fwrun_ns_who_t *who = fwrun_ns_who_new(m, tool, daemon, rank,
+                                               req->reqid);
         fw_ns_cookie_t ck = {tool != NULL ? (void *)tool : (void *)m,
                              (uint64_t)(uintptr_t)who};
 
@@ -337,14 +370,13 @@ fwrun_ns_request(fwrun_dpm_t *m, fw_oob_conn_t *tool, uint32_t daemon,
             st = FW_ERR_NO_MEM;
             break;
         }
-        *who = (fwrun_ns_who_t){tool, daemon, rank, req->reqid};
         st = fw_ns_lookup(m->ns, req->service, req->timeout_ms,
                           fwrun_dpm_now_ms(), &ck, port);
         if (st == FW_INPROGRESS) {
             fwrun_dpm_arm(m);
             return;
         }
-        free(who);
+        fwrun_ns_who_free(m, who);
     }
     }
     fwrun_ns_answer(m, tool, daemon, rank, req->reqid, req->op, st, port);
@@ -523,7 +555,12 @@ fwrun_dpm_tool_closed(fwrun_t *r, fw_oob_conn_t *c)
         free(t->owners[i]);
     }
     if (m->ns != NULL)
-        fw_ns_cancel(m->ns, c);
+        fw_ns_cancel(m->ns, c); /* not answered: free who waited */
+    for (fwrun_ns_who_t *w = m->whos, *nx; w != NULL; w = nx) {
+        nx = w->next;
+        if (w->tool == c)
+            fwrun_ns_who_free(m, w);
+    }
     for (fp = &m->fwds; (f = *fp) != NULL;) {
         if (f->tool == c) {
             *fp = f->next;
@@ -679,7 +716,9 @@ fwrun_dpm_cleanup(fwrun_t *r)
     }
     if (m->up != NULL)
         fw_oob_conn_close(m->up);
-    fw_ns_destroy(m->ns);
+    fw_ns_destroy(m->ns); /* pending lookups are not answered */
+    while (m->whos != NULL)
+        fwrun_ns_who_free(m, m->whos);
     for (uint32_t i = 0; m->ep_addr != NULL && i < r->job.nprocs; i++)
         free(m->ep_addr[i]);
     free(m->ep_addr);
