@@ -14,6 +14,7 @@
 #define FW_FAB_H
 
 #include <fabwire/types.h>
+#include <sys/types.h>
 #include <fabwire/status.h>
 
 #include "common/buf.h"
@@ -187,6 +188,13 @@ fw_status_t fw_fab_open(const fw_fab_params_t *params, fw_fab_t **fab_p,
  * fails. Blocking. Not from a completion callback of this fab.
  */
 void fw_fab_close(fw_fab_t *fab);
+
+/*
+ * Remove the shm regions a dead process pid left in /dev/shm (its shm
+ * endpoints are named FW_FAB_SHM_PREFIX<pid>_*; a SIGKILLed process never
+ * unlinks them). Only for processes known to be gone. Never fails.
+ */
+void fw_fab_shm_sweep(pid_t pid);
 
 /* Provider name, e.g. "tcp;ofi_rxm". Borrowed, valid until close. */
 const char *fw_fab_provider(const fw_fab_t *fab);

@@ -10,6 +10,7 @@
 #include "common/util.h"
 
 #include <errno.h>
+#include <glob.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +127,23 @@ fw_fab_ep_name_shm(fw_fab_t *fab)
     snprintf(name, sizeof(name), "%s%d_%08x", FW_FAB_SHM_PREFIX,
              (int)getpid(), rnd);
     return fi_setname(&fab->ep->fid, name, strlen(name) + 1);
+}
+
+/*---------------------------------------------------------------------------*/
+void
+fw_fab_shm_sweep(pid_t pid)
+{
+    char pattern[128];
+    glob_t g;
+
+    snprintf(pattern, sizeof(pattern), "/dev/shm/%s%d_*", FW_FAB_SHM_PREFIX,
+             (int)pid);
+    if (glob(pattern, 0, NULL, &g) != 0)
+        return;
+    for (size_t i = 0; i < g.gl_pathc; i++)
+        if (unlink(g.gl_pathv[i]) != 0)
+            FW_LOG_DEBUG("fab", "%s: unlink: %m", g.gl_pathv[i]);
+    globfree(&g);
 }
 
 /*---------------------------------------------------------------------------*/

@@ -82,7 +82,6 @@ void fwd_procs_kill(fwd_t *d, int sig);
 void fwd_procs_teardown(fwd_t *d);
 void fwd_procs_stdin(fwd_t *d, const void *data, size_t len);
 void fwd_procs_cleanup(fwd_t *d);
-void fwd_shm_sweep(pid_t pid);
 
 /* fwd_modex.c */
 fw_status_t fwd_modex_setup(fwd_t *d, int node);

@@ -14,7 +14,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <glob.h>
 #include <hwloc.h>
 #include <limits.h>
 #include <signal.h>
@@ -644,23 +643,6 @@ fwd_child_daemon_exit(fwd_t *d, pid_t pid, int st)
 /* Remove shm provider regions a dead rank could not (SIGKILL). Only
  * after our own endpoint is closed: libfabric 1.17's shm may look a
  * peer's region up again by name and crashes if it is gone. */
-void
-fwd_shm_sweep(pid_t pid)
-{
-    char pattern[128];
-    glob_t g;
-    size_t i;
-
-    snprintf(pattern, sizeof(pattern), "/dev/shm/%s%d_*", FW_FAB_SHM_PREFIX,
-             (int)pid);
-    if (glob(pattern, 0, NULL, &g) != 0)
-        return;
-    for (i = 0; i < g.gl_pathc; i++)
-        if (unlink(g.gl_pathv[i]) != 0)
-            FW_LOG_DEBUG("launch", "%s: unlink: %m", g.gl_pathv[i]);
-    globfree(&g);
-}
-
 /* As with MPI: exiting 0 without fw_finalize aborts the job. */
 static void
 fwd_abort_unfinalized(fwd_t *d, fwd_proc_t *p)
@@ -753,7 +735,7 @@ fwd_procs_cleanup(fwd_t *d)
         fwd_proc_t *p = &d->procs[i];
 
         if (p->hello)
-            fwd_shm_sweep(p->started_pid);
+            fw_fab_shm_sweep(p->started_pid);
         if (p->out_ev != NULL)
             event_free(p->out_ev);
         if (p->err_ev != NULL)

@@ -118,6 +118,7 @@ tmo_test_stopped(fw_fab_t *fab, tmo_peer_t *p, const char *prov)
     ok(fab_test_elapsed_ms(start) < 3000, "and returns within the timeout");
     kill(p->pid, SIGKILL);
     fab_test_reap(p->pid, 2000);
+    fw_fab_shm_sweep(p->pid); /* a SIGKILLed peer leaves its shm region */
 }
 
 /*---------------------------------------------------------------------------*/
@@ -176,8 +177,11 @@ main(int argc, char **argv)
         tmo_test_gone(fab, &gone);
     if (fab != NULL && stopped_ok)
         tmo_test_stopped(fab, &stopped, prov);
-    else if (stopped.pid > 0)
+    else if (stopped.pid > 0) {
         kill(stopped.pid, SIGKILL);
+        fab_test_reap(stopped.pid, 2000);
+        fw_fab_shm_sweep(stopped.pid);
+    }
     if (fab != NULL)
         tmo_test_self(fab);
     fw_fab_close(fab);
