@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 uint64_t
 fw_time_ns(void)
@@ -110,4 +111,22 @@ fw_memcmp_ct(const void *a, const void *b, size_t n)
     for (i = 0; i < n; i++)
         d |= (uint8_t)(x[i] ^ y[i]);
     return d;
+}
+
+int
+fw_write_all(int fd, const void *buf, size_t n)
+{
+    const char *p = buf;
+    ssize_t w;
+
+    while (n > 0) {
+        w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
 }

@@ -33,6 +33,10 @@ fw_status_t fw_hex_decode(const char *hex, void *out, size_t n);
 /* Set O_NONBLOCK and FD_CLOEXEC. FW_ERR_SYSTEM on failure. */
 fw_status_t fw_fd_set_nonblock_cloexec(int fd);
 
+/* Write all n bytes (retrying short writes and EINTR): 0, or -1 with
+ * errno set when fd cannot take the data. */
+int fw_write_all(int fd, const void *p, size_t n);
+
 /* SHA-256 of a buffer. */
 void fw_sha256(const void *data, size_t len, uint8_t out[FW_SHA256_LEN]);
 

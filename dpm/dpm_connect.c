@@ -252,6 +252,19 @@ fw_dpm_result_bcast(fw_comm_t *comm, int root, fw_status_t rc,
     return rc;
 }
 
+/* Every member: the root's result, then the intercommunicator. */
+static fw_status_t
+fw_dpm_finish(fw_comm_t *comm, int root, fw_status_t rc, uint32_t cid,
+              fw_dpm_group_t *remote, int acceptor, fw_comm_t **inter)
+{
+    rc = fw_dpm_result_bcast(comm, root, rc, &cid, &remote, NULL, NULL, NULL);
+    if (rc != FW_SUCCESS) {
+        fw_dpm_group_free(remote);
+        return rc;
+    }
+    return fw_dpm_inter_new(comm, cid, remote, acceptor, inter);
+}
+
 /****************/
 /* Accept       */
 /****************/
@@ -386,12 +399,7 @@ fw_dpm_accept(fw_dpm_port_t *port, fw_comm_t *comm, int root,
     if (comm->rank == (uint32_t)root)
         rc = fw_dpm_accept_root(port, comm, abort_fn, abort_arg, timeout_ms,
                                 &remote, &cid);
-    rc = fw_dpm_result_bcast(comm, root, rc, &cid, &remote, NULL, NULL, NULL);
-    if (rc != FW_SUCCESS) {
-        fw_dpm_group_free(remote);
-        return rc;
-    }
-    return fw_dpm_inter_new(comm, cid, remote, 1, inter);
+    return fw_dpm_finish(comm, root, rc, cid, remote, 1, inter);
 }
 
 /* Arguments of a collective that makes an intercommunicator. */
@@ -529,12 +537,7 @@ fw_dpm_connect_to(const char *port_name, fw_comm_t *comm, int root,
         rc = port_name == NULL
                  ? FW_ERR_PORT
                  : fw_dpm_connect_root(port_name, comm, &remote, &cid);
-    rc = fw_dpm_result_bcast(comm, root, rc, &cid, &remote, NULL, NULL, NULL);
-    if (rc != FW_SUCCESS) {
-        fw_dpm_group_free(remote);
-        return rc;
-    }
-    return fw_dpm_inter_new(comm, cid, remote, 0, inter);
+    return fw_dpm_finish(comm, root, rc, cid, remote, 0, inter);
 }
 
 fw_status_t

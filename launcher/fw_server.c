@@ -359,22 +359,6 @@ fws_conn_msg(fw_oob_conn_t *c, const fw_oob_hdr_t *h, const void *p,
 /* Report file  */
 /****************/
 
-static int
-fws_write_all(int fd, const char *p, size_t n)
-{
-    ssize_t w;
-
-    while (n > 0) {
-        w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
 
 /* Write "contact\n" to path through path.tmp and rename(2), so that a
  * reader never sees half a line. */
@@ -396,7 +380,7 @@ fws_report_file(const char *path, const char *line)
         status = FW_ERR_SYSTEM;
         goto out_free;
     }
-    if (fws_write_all(fd, line, strlen(line)) != 0) {
+    if (fw_write_all(fd, line, strlen(line)) != 0) {
         fprintf(stderr, "fw-server: cannot write %s: %s\n", tmp,
                 strerror(errno));
         status = FW_ERR_SYSTEM;

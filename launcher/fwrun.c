@@ -56,23 +56,6 @@ fwrun_transition(fwrun_t *r, fwrun_state_t next)
     r->state = next;
 }
 
-/* 0, or -1 with errno set when fd cannot take the data */
-static int
-fwrun_write_all(int fd, const char *p, size_t n)
-{
-    ssize_t w;
-
-    while (n > 0) {
-        w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
 
 /* Record the job's exit status once: the first failure wins. */
 static void
@@ -391,7 +374,7 @@ fwrun_on_iof(fwrun_t *r, const void *p, size_t len)
     if (data == NULL || n == 0)
         return;
     if (!(r->job.flags & FW_LAUNCH_F_TAG_OUTPUT)) {
-        if (fwrun_write_all(stream, data, n) != 0)
+        if (fw_write_all(stream, data, n) != 0)
             fwrun_iof_broken(r);
         return;
     }
@@ -402,9 +385,9 @@ fwrun_on_iof(fwrun_t *r, const void *p, size_t len)
         nl = nl != NULL ? nl + 1 : end;
         /* a last line without newline (the rank exited) still ends
          * here, so that the next tag starts a line */
-        if (fwrun_write_all(stream, tag, strlen(tag)) != 0 ||
-            fwrun_write_all(stream, data, (size_t)(nl - data)) != 0 ||
-            (nl[-1] != '\n' && fwrun_write_all(stream, "\n", 1) != 0)) {
+        if (fw_write_all(stream, tag, strlen(tag)) != 0 ||
+            fw_write_all(stream, data, (size_t)(nl - data)) != 0 ||
+            (nl[-1] != '\n' && fw_write_all(stream, "\n", 1) != 0)) {
             fwrun_iof_broken(r);
             return;
         }
