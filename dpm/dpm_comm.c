@@ -125,6 +125,38 @@ fw_dpm_fini(void)
     memset(s, 0, sizeof(*s));
 }
 
+/*
+ * Prime a new endpoint with one message to ourselves (comm self, its own
+ * step tag). Providers allocate some resources at the first message, not
+ * at fi_enable: libfabric's rxm creates its two buffer pools (1024 x
+ * 16 KiB each, ~15 ms of page faults apiece here) when the first
+ * connection comes up. Without this, that cost lands inside the first
+ * connect/accept or spawn connect-back, on both roots in turn.
+ */
+static fw_status_t
+fw_dpm_ep_prime(fw_dpm_state_t *s)
+{
+    uint8_t in[FW_DPM_TOKEN_LEN];
+    uint64_t peer, tag;
+    size_t len = 0;
+    fw_status_t rc;
+
+    if (fw_param_get_long("FW_DPM_PRIME", 0, 1) == 0)
+        return FW_SUCCESS;
+    rc = fw_dpm_member_peer(&s->self_g, 0, &peer);
+    if (rc != FW_SUCCESS)
+        return rc;
+    tag = fw_dpm_tag(FW_DPM_CLASS_COLL, FW_DPM_CID_SELF, 0, FW_DPM_STEP_PRIME);
+    rc = fw_fab_tsend(s->fab, peer, tag, fw_dpm_token, FW_DPM_TOKEN_LEN,
+                      fw_dpm_timeout_ms("FW_DPM_WIREUP_MS", 60000));
+    if (rc == FW_SUCCESS)
+        rc = fw_fab_trecv(s->fab, tag, 0, in, sizeof(in), &len, NULL,
+                          fw_dpm_timeout_ms("FW_DPM_WIREUP_MS", 60000));
+    if (rc == FW_SUCCESS && len != FW_DPM_TOKEN_LEN)
+        rc = FW_ERR_PROTO;
+    return rc;
+}
+
 /* Our endpoint; at the first call, open it and register its address. */
 fw_status_t
 fw_dpm_ep(fw_fab_t **fab_p)
@@ -149,6 +181,9 @@ fw_dpm_ep(fw_fab_t **fab_p)
         goto fail;
     me->addr_len = (uint16_t)len;
     s->self_g.m[0] = *me;
+    rc = fw_dpm_ep_prime(s);
+    if (rc != FW_SUCCESS)
+        goto fail;
     fw_buf_init(&b);
     fw_buf_put_blob(&b, me->addr, len);
     rc = fw_buf_status(&b);

@@ -35,7 +35,8 @@ enum {
     FW_DPM_STEP_BCAST = 1,  /* root's result to the local group */
     FW_DPM_STEP_XCHG = 2,   /* root <-> remote root */
     FW_DPM_STEP_FANIN = 3,  /* members -> root (barrier) */
-    FW_DPM_STEP_FANOUT = 4  /* root -> members (barrier) */
+    FW_DPM_STEP_FANOUT = 4, /* root -> members (barrier) */
+    FW_DPM_STEP_PRIME = 5   /* to ourselves when the endpoint opens */
 };
 
 /* Payload of barrier steps (4 bytes, not empty: zero-length tagged

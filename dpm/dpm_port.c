@@ -22,7 +22,11 @@ FW_PARAM_TABLE(dpm,
      "how long fw_spawn waits for the children to start and connect back"},
     {"FW_DPM_WIREUP_MS", "60000",
      "how long a rank waits for another rank of its job to open its "
-     "endpoint (first message to it, or a collective over the world)"})
+     "endpoint (first message to it, or a collective over the world)"},
+    {"FW_DPM_PRIME", "1",
+     "1: when the endpoint opens, send one message to ourselves so the "
+     "provider allocates its buffer pools then, not inside the first "
+     "connect/accept (tcp;ofi_rxm: ~30 ms); 0: don't"})
 
 static int
 fw_dpm_port_field_ok(const char *s, size_t max)
