@@ -2,23 +2,49 @@
 /*
  * libfabric is loaded with dlopen() the first time a fabric is needed,
  * not linked. Debian's libfabric.so.1 pulls in libpsm2 and
- * libinfinipath, whose load-time constructors calibrate a clock with ~190
- * usleep() calls: 25 ms per process on an idle machine, up to a second
- * under load. Linking it would charge that to fwrun, every fwd and every
- * rank, although single-host jobs never touch the fabric.
+ * libinfinipath, whose load-time constructors each calibrate a clock by
+ * sleeping in 125 us steps for at least 100 ms: ~200 ms per process
+ * (measured 205 ms on an idle machine), more under load. Linking it would
+ * charge that to fwrun, every fwd and every rank, although single-host
+ * jobs never touch the fabric.
  * Only five libfabric entry points are real symbols; the rest of the API
  * is inline calls through the objects' ops tables.
  */
 #include "fabric/fab_internal.h"
 #include "common/log.h"
+#include "common/param.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 fw_fab_dl_t fw_fab_dl_g;
 
 static pthread_mutex_t fw_fab_dl_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/*
+ * Provider defaults set before libfabric reads its parameters (at the
+ * first fi_getinfo of the process), never over the user's environment.
+ * ofi_rxm handles connection requests on an endpoint that is not itself
+ * connecting at most every FI_OFI_RXM_CM_PROGRESS_INTERVAL us (default
+ * 10000): the accepting side of every new connection answered 5-10 ms
+ * late, which was most of a first connect/accept over tcp;ofi_rxm.
+ * setenv() runs once, under the load lock, before any fabric thread.
+ */
+static void
+fw_fab_dl_env(void)
+{
+    long us = fw_param_get_long("FW_FAB_RXM_CM_US", -1, 1000000);
+    char val[32];
+
+    if (us < 0 || getenv("FI_OFI_RXM_CM_PROGRESS_INTERVAL") != NULL)
+        return;
+    snprintf(val, sizeof(val), "%ld", us);
+    if (setenv("FI_OFI_RXM_CM_PROGRESS_INTERVAL", val, 0) != 0)
+        FW_LOG_DEBUG("fab", "setenv FI_OFI_RXM_CM_PROGRESS_INTERVAL: %m");
+}
 
 static int
 fw_fab_dl_sym(void *h, const char *name, void **fn_p, fw_error_t *err)
@@ -42,6 +68,7 @@ fw_fab_dl_load(fw_error_t *err)
     if (fw_fab_dl_g.handle != NULL)
         goto out_unlock;
     memset(&dl, 0, sizeof(dl));
+    fw_fab_dl_env();
     h = dlopen("libfabric.so.1", RTLD_NOW | RTLD_LOCAL);
     if (h == NULL) {
         fw_errprintf(err, "cannot load libfabric.so.1: %s", dlerror());

@@ -69,6 +69,12 @@ FW_PARAM_TABLE(fab,
     {"FW_FAB_SPIN_US", "50",
      "how long blocking fabric calls poll the CQ before sleeping, "
      "microseconds"},
+    {"FW_FAB_RXM_CM_US", "200",
+     "ofi_rxm: how often an endpoint with no connection of its own in "
+     "progress handles incoming connection requests, microseconds; set "
+     "as FI_OFI_RXM_CM_PROGRESS_INTERVAL unless that is set (libfabric's "
+     "default, 10000, delays the first message between two processes by "
+     "up to 10 ms); -1: leave libfabric's default"},
     {"FW_FAB_MR_MODE_EXTRA", NULL,
      "testing: obey FI_MR_LOCAL although the provider did not ask "
      "(value: local)"})

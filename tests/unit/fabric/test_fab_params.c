@@ -4,11 +4,15 @@
  * parameters, unknown provider (error lists the usable ones), bogus
  * FW_NIC, FW_PROVIDER/FI_PROVIDER precedence and the tcp alias, shm
  * never chosen automatically, source address rules (loopback default,
- * eth0 never used), and the usable-provider listing.
+ * eth0 never used), the usable-provider listing, and the provider
+ * defaults set before libfabric loads (FW_FAB_RXM_CM_US), never over the
+ * user's own FI_* setting.
  */
 #include "fab_test.h"
 
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static int tcp_usable_g, shm_usable_g;
 
@@ -158,6 +162,62 @@ params_test_env(void)
 }
 
 /*---------------------------------------------------------------------------*/
+/* In a child (libfabric loads once per process): load it with the given
+ * environment and report FI_OFI_RXM_CM_PROGRESS_INTERVAL afterwards. */
+static void
+params_test_dl_env_case(const char *fw, const char *fi, const char *want,
+                        const char *what)
+{
+    int fds[2], status = -1;
+    char got[64] = "";
+    ssize_t n;
+    pid_t pid;
+
+    if (pipe(fds) != 0 || (pid = fork()) < 0) {
+        ok(0, "%s: pipe/fork: %s", what, strerror(errno));
+        return;
+    }
+    if (pid == 0) {
+        fw_fab_prov_info_t *list = NULL;
+        const char *v;
+
+        close(fds[0]);
+        if (fw != NULL)
+            setenv("FW_FAB_RXM_CM_US", fw, 1);
+        if (fi != NULL)
+            setenv("FI_OFI_RXM_CM_PROGRESS_INTERVAL", fi, 1);
+        if (fw_fab_prov_list(NULL, &list, NULL) != FW_SUCCESS)
+            _exit(2);
+        fw_fab_prov_list_free(list);
+        v = getenv("FI_OFI_RXM_CM_PROGRESS_INTERVAL");
+        v = v != NULL ? v : "(unset)";
+        _exit(write(fds[1], v, strlen(v)) == (ssize_t)strlen(v) ? 0 : 3);
+    }
+    close(fds[1]);
+    n = read(fds[0], got, sizeof(got) - 1);
+    got[n > 0 ? n : 0] = '\0';
+    close(fds[0]);
+    waitpid(pid, &status, 0);
+    is(status, 0, "%s: child loaded libfabric", what);
+    is_str(got, want, "%s", what);
+}
+
+static void
+params_test_dl_env(void)
+{
+    unsetenv("FW_FAB_RXM_CM_US");
+    unsetenv("FI_OFI_RXM_CM_PROGRESS_INTERVAL");
+    params_test_dl_env_case(NULL, NULL, "200",
+                            "rxm CM interval defaults to 200 us");
+    params_test_dl_env_case(NULL, "5000", "5000",
+                            "the user's FI_OFI_RXM_CM_PROGRESS_INTERVAL wins");
+    params_test_dl_env_case("1000", NULL, "1000",
+                            "FW_FAB_RXM_CM_US sets the interval");
+    params_test_dl_env_case("-1", NULL, "(unset)",
+                            "FW_FAB_RXM_CM_US=-1 leaves libfabric alone");
+}
+
+/*---------------------------------------------------------------------------*/
 int
 main(void)
 {
@@ -166,6 +226,7 @@ main(void)
     unsetenv("FW_NIC");
     unsetenv("FW_FAB_IFACE_ADDR");
     unsetenv("FI_PROVIDER");
+    params_test_dl_env(); /* first: before this process loads libfabric */
     params_test_list();
     params_test_bad();
     if (tcp_usable_g)
