@@ -26,24 +26,44 @@ static pthread_mutex_t fw_fab_dl_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /*
  * Provider defaults set before libfabric reads its parameters (at the
- * first fi_getinfo of the process), never over the user's environment.
- * ofi_rxm handles connection requests on an endpoint that is not itself
- * connecting at most every FI_OFI_RXM_CM_PROGRESS_INTERVAL us (default
- * 10000): the accepting side of every new connection answered 5-10 ms
- * late, which was most of a first connect/accept over tcp;ofi_rxm.
+ * first fi_getinfo of the process), never over the user's environment
+ * (each has a FW_ tunable; -1 leaves libfabric's own default):
+ * - ofi_rxm handles connection requests on an endpoint that is not itself
+ *   connecting at most every FI_OFI_RXM_CM_PROGRESS_INTERVAL us (10000):
+ *   the accepting side of every new connection answered 5-10 ms late,
+ *   most of a first connect/accept over tcp;ofi_rxm.
+ * - over tcp, ofi_rxm posts FI_OFI_RXM_MSG_RX_SIZE (4096) 16 KiB receive
+ *   buffers at the first connection: 4 pool chunks, ~70 MB of page faults
+ *   (~60 ms of CPU) in every process, most of a spawned child's cost
+ *   after libfabric's own load. 256 buffers fill one chunk; unexpected
+ *   messages still never wait for a buffer (rxm replaces the buffer it
+ *   parks one in).
  * setenv() runs once, under the load lock, before any fabric thread.
  */
+static const struct fw_fab_dl_env {
+    const char *fw, *fi;
+    long max;
+} fw_fab_dl_env_g[] = {
+    {"FW_FAB_RXM_CM_US", "FI_OFI_RXM_CM_PROGRESS_INTERVAL", 1000000},
+    {"FW_FAB_RXM_RX_SIZE", "FI_OFI_RXM_MSG_RX_SIZE", 65536},
+};
+
 static void
 fw_fab_dl_env(void)
 {
-    long us = fw_param_get_long("FW_FAB_RXM_CM_US", -1, 1000000);
+    const struct fw_fab_dl_env *e;
     char val[32];
+    long v;
 
-    if (us < 0 || getenv("FI_OFI_RXM_CM_PROGRESS_INTERVAL") != NULL)
-        return;
-    snprintf(val, sizeof(val), "%ld", us);
-    if (setenv("FI_OFI_RXM_CM_PROGRESS_INTERVAL", val, 0) != 0)
-        FW_LOG_DEBUG("fab", "setenv FI_OFI_RXM_CM_PROGRESS_INTERVAL: %m");
+    for (size_t i = 0; i < sizeof(fw_fab_dl_env_g) / sizeof(*e); i++) {
+        e = &fw_fab_dl_env_g[i];
+        v = fw_param_get_long(e->fw, -1, e->max);
+        if (v < 0 || getenv(e->fi) != NULL)
+            continue;
+        snprintf(val, sizeof(val), "%ld", v);
+        if (setenv(e->fi, val, 0) != 0)
+            FW_LOG_DEBUG("fab", "setenv %s: %m", e->fi);
+    }
 }
 
 static int

@@ -162,10 +162,11 @@ params_test_env(void)
 }
 
 /*---------------------------------------------------------------------------*/
-/* In a child (libfabric loads once per process): load it with the given
- * environment and report FI_OFI_RXM_CM_PROGRESS_INTERVAL afterwards. */
+/* In a child (libfabric loads once per process): load it with FW_VAR=fw
+ * and FI_VAR=fi (NULL: unset) and compare FI_VAR afterwards with want. */
 static void
-params_test_dl_env_case(const char *fw, const char *fi, const char *want,
+params_test_dl_env_case(const char *fw_var, const char *fi_var,
+                        const char *fw, const char *fi, const char *want,
                         const char *what)
 {
     int fds[2], status = -1;
@@ -183,13 +184,13 @@ params_test_dl_env_case(const char *fw, const char *fi, const char *want,
 
         close(fds[0]);
         if (fw != NULL)
-            setenv("FW_FAB_RXM_CM_US", fw, 1);
+            setenv(fw_var, fw, 1);
         if (fi != NULL)
-            setenv("FI_OFI_RXM_CM_PROGRESS_INTERVAL", fi, 1);
+            setenv(fi_var, fi, 1);
         if (fw_fab_prov_list(NULL, &list, NULL) != FW_SUCCESS)
             _exit(2);
         fw_fab_prov_list_free(list);
-        v = getenv("FI_OFI_RXM_CM_PROGRESS_INTERVAL");
+        v = getenv(fi_var);
         v = v != NULL ? v : "(unset)";
         _exit(write(fds[1], v, strlen(v)) == (ssize_t)strlen(v) ? 0 : 3);
     }
@@ -205,16 +206,29 @@ params_test_dl_env_case(const char *fw, const char *fi, const char *want,
 static void
 params_test_dl_env(void)
 {
-    unsetenv("FW_FAB_RXM_CM_US");
-    unsetenv("FI_OFI_RXM_CM_PROGRESS_INTERVAL");
-    params_test_dl_env_case(NULL, NULL, "200",
+    const char *cm = "FW_FAB_RXM_CM_US";
+    const char *fcm = "FI_OFI_RXM_CM_PROGRESS_INTERVAL";
+    const char *rx = "FW_FAB_RXM_RX_SIZE";
+    const char *frx = "FI_OFI_RXM_MSG_RX_SIZE";
+
+    unsetenv(cm);
+    unsetenv(fcm);
+    unsetenv(rx);
+    unsetenv(frx);
+    params_test_dl_env_case(cm, fcm, NULL, NULL, "200",
                             "rxm CM interval defaults to 200 us");
-    params_test_dl_env_case(NULL, "5000", "5000",
+    params_test_dl_env_case(cm, fcm, NULL, "5000", "5000",
                             "the user's FI_OFI_RXM_CM_PROGRESS_INTERVAL wins");
-    params_test_dl_env_case("1000", NULL, "1000",
+    params_test_dl_env_case(cm, fcm, "1000", NULL, "1000",
                             "FW_FAB_RXM_CM_US sets the interval");
-    params_test_dl_env_case("-1", NULL, "(unset)",
+    params_test_dl_env_case(cm, fcm, "-1", NULL, "(unset)",
                             "FW_FAB_RXM_CM_US=-1 leaves libfabric alone");
+    params_test_dl_env_case(rx, frx, NULL, NULL, "256",
+                            "rxm receive buffers default to 256");
+    params_test_dl_env_case(rx, frx, NULL, "4096", "4096",
+                            "the user's FI_OFI_RXM_MSG_RX_SIZE wins");
+    params_test_dl_env_case(rx, frx, "-1", NULL, "(unset)",
+                            "FW_FAB_RXM_RX_SIZE=-1 leaves libfabric alone");
 }
 
 /*---------------------------------------------------------------------------*/
