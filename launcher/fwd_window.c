@@ -15,6 +15,7 @@
 #include "launcher/fwd.h"
 #include "common/log.h"
 #include "common/param.h"
+#include "common/util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,8 @@ fwd_window_reply(fwd_t *d, uint32_t rank, fw_status_t st, const void *win,
             FW_SUCCESS)
         FW_LOG_DEBUG("modex", "daemon %u: window answer for rank %u lost",
                      d->id, rank);
+    else
+        fw_oob_conn_flush(pr->conn); /* the rank is waiting for it */
     fw_buf_cleanup(&b);
 }
 
@@ -172,6 +175,24 @@ fwd_window_read(fwd_win_t *w)
     }
 }
 
+/*
+ * The window is one fabric round trip away: poll for it a little
+ * (FW_MODEX_DAEMON_SPIN_US) instead of going back to the event loop,
+ * whose wakeup costs about as much as the round trip itself. Bounded,
+ * and only once per remote host and epoch.
+ */
+static void
+fwd_window_spin(fwd_win_t *w)
+{
+    long us = fw_param_get_long("FW_MODEX_DAEMON_SPIN_US", 0, 100000);
+    uint64_t end = fw_time_ns() + (uint64_t)us * 1000;
+    size_t n;
+
+    while (w->want != 0 && fw_time_ns() < end)
+        if (fw_fab_progress(w->d->fab, &n) != FW_SUCCESS)
+            break;
+}
+
 /* WINDOW_REQ from a local rank. */
 void
 fwd_window_req(fwd_t *d, uint32_t rank, const void *p, size_t len)
@@ -204,8 +225,10 @@ fwd_window_req(fwd_t *d, uint32_t rank, const void *p, size_t len)
     x->epoch = e;
     x->next = w->waiters;
     w->waiters = x;
-    if (w->want == 0)
+    if (w->want == 0) {
         fwd_window_read(w);
+        fwd_window_spin(w);
+    }
 }
 
 fw_status_t

@@ -30,7 +30,10 @@ FW_PARAM_TABLE(modex,
      "onesided mode, who reads another host's window: daemon (the rank's "
      "daemon reads it once per epoch for all its ranks; ranks never load "
      "libfabric for the modex) or direct (each rank reads it with its own "
-     "endpoint: one hop less per get)"})
+     "endpoint: one hop less per get)"},
+    {"FW_MODEX_DAEMON_SPIN_US", "200",
+     "how long a daemon polls the fabric for a remote window it just "
+     "asked for before it goes back to sleep, microseconds"})
 
 typedef struct fw_modex_kv {
     char *key;

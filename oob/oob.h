@@ -84,6 +84,13 @@ fw_status_t fw_oob_connect(struct event_base *base, const char *uri,
 fw_status_t fw_oob_send(fw_oob_conn_t *conn, uint8_t type, uint32_t src,
                         uint32_t dst, const void *payload, size_t len);
 
+/*
+ * Write what is queued now, as far as the socket takes it without
+ * blocking, instead of at the event loop's next turn (latency-critical
+ * answers); the rest is written by the loop as usual. Accepts NULL.
+ */
+void fw_oob_conn_flush(fw_oob_conn_t *conn);
+
 /* Close now and free; queued output is dropped. Accepts NULL. */
 void fw_oob_conn_close(fw_oob_conn_t *conn);
 

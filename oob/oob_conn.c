@@ -528,6 +528,22 @@ fw_oob_send(fw_oob_conn_t *conn, uint8_t type, uint32_t src, uint32_t dst,
 }
 
 void
+fw_oob_conn_flush(fw_oob_conn_t *conn)
+{
+    struct evbuffer *out;
+    evutil_socket_t fd;
+
+    if (conn == NULL || conn->bev == NULL || conn->state != FW_OOB_CONN_OPEN ||
+        conn->dead)
+        return;
+    out = bufferevent_get_output(conn->bev);
+    fd = bufferevent_getfd(conn->bev);
+    /* errors (EAGAIN included) are left to the bufferevent's own write */
+    if (fd >= 0 && evbuffer_get_length(out) > 0)
+        (void)evbuffer_write(out, fd);
+}
+
+void
 fw_oob_conn_close(fw_oob_conn_t *conn)
 {
     if (conn == NULL)
