@@ -8,9 +8,18 @@
  * the time to get every peer's card; barrier_ms is a second fence right
  * after (no commit before it: the fence's own cost, without the daemon
  * taking in 64 cards first).
- *   fwrun -n N fw_bench_modex [--iters I] [--bytes B] [--no-wireup]
- * --no-wireup skips the extra round that collects wireup_ms: then the
- * program is exactly init + I x (put, commit, fence, get all) + finalize.
+ * On several hosts, Q quiet rounds follow: put + commit + fence, then
+ * rank 0 alone gets one card of the first rank on the next host while
+ * the others wait 3 ms before the next fence (quiet_get_ms: a get's
+ * latency, not its throughput among 64 ranks getting at once, nor queued
+ * behind the others' fence messages); then rank 0 and that
+ * rank time an 8-byte tagged ping-pong through fw_comm_send/recv
+ * (rtt_ms: the provider's round trip between the two hosts, this run).
+ *   fwrun -n N fw_bench_modex [--iters I] [--bytes B] [--quiet Q]
+ *                             [--no-wireup]
+ * --no-wireup skips the extra round that collects wireup_ms and the quiet
+ * rounds: then the program is exactly init + I x (put, commit, fence,
+ * get all) + finalize.
  */
 #include <fabwire.h>
 
@@ -56,11 +65,78 @@ get_all(const fw_job_info_t *ji, const char *key, double *remote_ms)
     return 0;
 }
 
+/* Rank 0: one remote get per round with the job otherwise idle. */
+static int
+quiet_gets(const fw_job_info_t *ji, uint32_t peer, int rounds)
+{
+    const struct timespec settle = {0, 3 * 1000 * 1000};
+    char key[16];
+    void *v = NULL;
+    size_t len = 0;
+    double t;
+    int r;
+
+    for (r = 0; r < rounds; r++) {
+        snprintf(key, sizeof(key), "q%d", r);
+        if (fw_put(key, &r, sizeof(r)) != FW_SUCCESS ||
+            fw_commit() != FW_SUCCESS || fw_fence() != FW_SUCCESS)
+            return -1;
+        if (ji->rank != 0) {
+            /* stay out of the daemons' way while rank 0 gets: everyone
+             * is still warm from the fence, but no fence message queues
+             * in front of the get (an idle VM would add its vCPU wakeups
+             * to every hop instead) */
+            nanosleep(&settle, NULL);
+        } else {
+            t = now_ms();
+            if (fw_get(peer, key, &v, &len) != FW_SUCCESS ||
+                len != sizeof(r) || memcmp(v, &r, sizeof(r)) != 0)
+                return -1;
+            t = now_ms() - t;
+            free(v);
+            printf("{\"sample\":%d,\"quiet_get_ms\":%.4f}\n", r, t);
+        }
+    }
+    return fw_fence() == FW_SUCCESS ? 0 : -1;
+}
+
+/* Rank 0 <-> peer: 8-byte ping-pong over the world communicator. */
+static int
+pingpong(const fw_job_info_t *ji, uint32_t peer, int rounds)
+{
+    fw_comm_t *w = fw_comm_world();
+    uint64_t msg = 0;
+    size_t len;
+    double t;
+    int r, warm = 5;
+
+    if (ji->rank != 0 && ji->rank != peer)
+        return 0;
+    for (r = -warm; r < rounds; r++) {
+        t = now_ms();
+        if (ji->rank == 0) {
+            if (fw_comm_send(w, (int)peer, 1, &msg, sizeof(msg)) !=
+                    FW_SUCCESS ||
+                fw_comm_recv(w, (int)peer, 2, &msg, sizeof(msg), &len) !=
+                    FW_SUCCESS)
+                return -1;
+        } else if (fw_comm_recv(w, 0, 1, &msg, sizeof(msg), &len) !=
+                       FW_SUCCESS ||
+                   fw_comm_send(w, 0, 2, &msg, sizeof(msg)) != FW_SUCCESS)
+            return -1;
+        t = now_ms() - t;
+        msg++;
+        if (ji->rank == 0 && r >= 0)
+            printf("{\"sample\":%d,\"rtt_ms\":%.4f}\n", r, t);
+    }
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
     double t_main = now_ms(), t0, t1, t2, t3, t4, t5, rem, init_ms, wire;
-    int iters = 10, bytes = 64, wireup = 1, i;
+    int iters = 10, bytes = 64, wireup = 1, quiet = 10, i;
     fw_job_info_t ji;
     char *buf, key[16];
     void *v;
@@ -74,8 +150,10 @@ main(int argc, char **argv)
             iters = atoi(argv[++i]);
         else if (strcmp(argv[i], "--bytes") == 0 && i + 1 < argc)
             bytes = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--quiet") == 0 && i + 1 < argc)
+            quiet = atoi(argv[++i]);
     }
-    if (iters < 1 || bytes < 0 || bytes > FW_MAX_VALUE)
+    if (iters < 1 || bytes < 0 || bytes > FW_MAX_VALUE || quiet < 0)
         return 2;
     buf = calloc(1, (size_t)bytes + 1);
     if (buf == NULL || fw_init(&argc, &argv) != FW_SUCCESS ||
@@ -132,6 +210,12 @@ main(int argc, char **argv)
         }
         printf("{\"init_ms\":%.4f,\"wireup_ms\":%.4f}\n", init_ms, slowest);
     }
+    fflush(stdout);
+    /* the first rank of the next host (ranks are placed host by host) */
+    if (wireup && quiet > 0 && ji.num_nodes > 1 &&
+        (quiet_gets(&ji, ji.local_size, quiet) != 0 ||
+         pingpong(&ji, ji.local_size, quiet * 5) != 0))
+        return 1;
     free(buf);
     return fw_finalize() == FW_SUCCESS ? 0 : 1;
 }
