@@ -25,27 +25,36 @@ fw_fab_dl_t fw_fab_dl_g;
 static pthread_mutex_t fw_fab_dl_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /*
- * Provider defaults set before libfabric reads its parameters (at the
- * first fi_getinfo of the process), never over the user's environment
- * (each has a FW_ tunable; -1 leaves libfabric's own default):
- * - ofi_rxm handles connection requests on an endpoint that is not itself
- *   connecting at most every FI_OFI_RXM_CM_PROGRESS_INTERVAL us (10000):
+ * Provider settings made before libfabric reads its parameters (at the
+ * first fi_getinfo of the process), never over the user's environment:
+ * - FI_OFI_RXM_ENABLE_DYN_RBUF=0 (needed): with dynamic receive buffers
+ *   rxm places a message directly in the posted buffer; when that is too
+ *   small the tcp connection is torn down ("Transport endpoint is not
+ *   connected" on the next send, libfabric 1.17), so a truncated
+ *   fw_fab_trecv() would cut the peer off. With rxm's bounce buffers
+ *   truncation is reported cleanly.
+ * - FI_OFI_RXM_CM_PROGRESS_INTERVAL (FW_FAB_RXM_CM_US; -1 leaves
+ *   libfabric's default): an rxm endpoint that is not itself connecting
+ *   handles connection requests at most every 10000 us by default, so
  *   the accepting side of every new connection answered 5-10 ms late,
  *   most of a first connect/accept over tcp;ofi_rxm.
- * - over tcp, ofi_rxm posts FI_OFI_RXM_MSG_RX_SIZE (4096) 16 KiB receive
- *   buffers at the first connection: 4 pool chunks, ~70 MB of page faults
- *   (~60 ms of CPU) in every process, most of a spawned child's cost
- *   after libfabric's own load. 256 buffers fill one chunk; unexpected
- *   messages still never wait for a buffer (rxm replaces the buffer it
- *   parks one in).
+ * - FI_OFI_RXM_MSG_RX_SIZE (FW_FAB_RXM_RX_SIZE): over tcp, rxm posts 4096
+ *   16 KiB receive buffers at the first connection by default: 4 pool
+ *   chunks, ~70 MB of page faults (~60 ms of CPU) in every process, most
+ *   of a spawned child's cost after libfabric's own load. 256 fill one
+ *   chunk; unexpected messages still never wait for a buffer (rxm
+ *   replaces the buffer it parks one in).
  * setenv() runs once, under the load lock, before any fabric thread.
  */
 static const struct fw_fab_dl_env {
-    const char *fw, *fi;
+    const char *fi;
+    const char *fixed; /* value, or NULL: from the tunable fw */
+    const char *fw;
     long max;
 } fw_fab_dl_env_g[] = {
-    {"FW_FAB_RXM_CM_US", "FI_OFI_RXM_CM_PROGRESS_INTERVAL", 1000000},
-    {"FW_FAB_RXM_RX_SIZE", "FI_OFI_RXM_MSG_RX_SIZE", 65536},
+    {"FI_OFI_RXM_ENABLE_DYN_RBUF", "0", NULL, 0},
+    {"FI_OFI_RXM_CM_PROGRESS_INTERVAL", NULL, "FW_FAB_RXM_CM_US", 1000000},
+    {"FI_OFI_RXM_MSG_RX_SIZE", NULL, "FW_FAB_RXM_RX_SIZE", 65536},
 };
 
 static void
@@ -57,12 +66,18 @@ fw_fab_dl_env(void)
 
     for (size_t i = 0; i < sizeof(fw_fab_dl_env_g) / sizeof(*e); i++) {
         e = &fw_fab_dl_env_g[i];
-        v = fw_param_get_long(e->fw, -1, e->max);
-        if (v < 0 || getenv(e->fi) != NULL)
+        if (getenv(e->fi) != NULL)
             continue;
-        snprintf(val, sizeof(val), "%ld", v);
+        if (e->fixed != NULL) {
+            snprintf(val, sizeof(val), "%s", e->fixed);
+        } else {
+            v = fw_param_get_long(e->fw, -1, e->max);
+            if (v < 0)
+                continue;
+            snprintf(val, sizeof(val), "%ld", v);
+        }
         if (setenv(e->fi, val, 0) != 0)
-            FW_LOG_DEBUG("fab", "setenv %s: %m", e->fi);
+            FW_LOG_WARN("fab", "setenv %s: %m", e->fi);
     }
 }
 

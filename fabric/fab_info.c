@@ -407,28 +407,6 @@ fw_fab_info_filter(const fw_fab_prov_t *prov, struct fi_info *list)
 }
 
 /*---------------------------------------------------------------------------*/
-/*
- * Provider settings fabwire depends on, set before libfabric reads them
- * (at its first fi_getinfo) unless the user already chose a value.
- * tcp;ofi_rxm with dynamic receive buffers places a message directly in
- * the posted buffer; when it is too small the tcp connection is torn
- * down ("Transport endpoint is not connected" on the next send, seen
- * with libfabric 1.17), so a truncated fw_fab_trecv() would cut the
- * peer off. With rxm's bounce buffers truncation is reported cleanly.
- */
-static void
-fw_fab_info_env_defaults(void)
-{
-    static int done;
-
-    if (done)
-        return;
-    done = 1;
-    if (setenv("FI_OFI_RXM_ENABLE_DYN_RBUF", "0", 0) != 0)
-        FW_LOG_WARN("fab", "info: setenv FI_OFI_RXM_ENABLE_DYN_RBUF: %m");
-}
-
-/*---------------------------------------------------------------------------*/
 static int
 fw_fab_info_getinfo(const fw_fab_prov_t *prov, const char *node,
                     struct fi_info **list_p)
@@ -436,7 +414,6 @@ fw_fab_info_getinfo(const fw_fab_prov_t *prov, const char *node,
     struct fi_info *hints, *list = NULL;
     int ret;
 
-    fw_fab_info_env_defaults();
     hints = fw_fab_info_hints(prov);
     if (hints == NULL)
         return -FI_ENOMEM;

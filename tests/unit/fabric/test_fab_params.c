@@ -223,6 +223,11 @@ params_test_dl_env(void)
                             "FW_FAB_RXM_CM_US sets the interval");
     params_test_dl_env_case(cm, fcm, "-1", NULL, "(unset)",
                             "FW_FAB_RXM_CM_US=-1 leaves libfabric alone");
+    unsetenv("FI_OFI_RXM_ENABLE_DYN_RBUF");
+    params_test_dl_env_case(cm, "FI_OFI_RXM_ENABLE_DYN_RBUF", NULL, NULL, "0",
+                            "rxm dynamic receive buffers are turned off");
+    params_test_dl_env_case(cm, "FI_OFI_RXM_ENABLE_DYN_RBUF", NULL, "1", "1",
+                            "the user's FI_OFI_RXM_ENABLE_DYN_RBUF wins");
     params_test_dl_env_case(rx, frx, NULL, NULL, "256",
                             "rxm receive buffers default to 256");
     params_test_dl_env_case(rx, frx, NULL, "4096", "4096",
