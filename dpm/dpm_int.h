@@ -41,7 +41,7 @@ enum {
 
 /* Payload of barrier steps (4 bytes, not empty: zero-length tagged
  * messages are the providers' least exercised path). Fan-ins receive
- * from each member in turn, not from any source: with libfabric 1.20's
+ * from each member in turn, not from any source: with libfabric 1.17's
  * shm provider, an any-source receive posted after the message arrived
  * missed it about once in ten 2-parent spawn/disconnect runs under load
  * (the root hung in the fan-in); per-source receives never did in 50. */
