@@ -206,34 +206,37 @@ params_test_dl_env_case(const char *fw_var, const char *fi_var,
 static void
 params_test_dl_env(void)
 {
-    const char *cm = "FW_FAB_RXM_CM_US";
-    const char *fcm = "FI_OFI_RXM_CM_PROGRESS_INTERVAL";
-    const char *rx = "FW_FAB_RXM_RX_SIZE";
-    const char *frx = "FI_OFI_RXM_MSG_RX_SIZE";
+    static const struct {
+        const char *fw_var, *fi_var, *fw, *fi, *want, *what;
+    } cases[] = {
+        {"FW_FAB_RXM_CM_US", "FI_OFI_RXM_CM_PROGRESS_INTERVAL", NULL, NULL,
+         "200", "rxm CM interval defaults to 200 us"},
+        {"FW_FAB_RXM_CM_US", "FI_OFI_RXM_CM_PROGRESS_INTERVAL", NULL, "5000",
+         "5000", "the user's FI_OFI_RXM_CM_PROGRESS_INTERVAL wins"},
+        {"FW_FAB_RXM_CM_US", "FI_OFI_RXM_CM_PROGRESS_INTERVAL", "1000", NULL,
+         "1000", "FW_FAB_RXM_CM_US sets the interval"},
+        {"FW_FAB_RXM_CM_US", "FI_OFI_RXM_CM_PROGRESS_INTERVAL", "-1", NULL,
+         "(unset)", "FW_FAB_RXM_CM_US=-1 leaves libfabric alone"},
+        {"FW_FAB_RXM_CM_US", "FI_OFI_RXM_ENABLE_DYN_RBUF", NULL, NULL, "0",
+         "rxm dynamic receive buffers are turned off"},
+        {"FW_FAB_RXM_CM_US", "FI_OFI_RXM_ENABLE_DYN_RBUF", NULL, "1", "1",
+         "the user's FI_OFI_RXM_ENABLE_DYN_RBUF wins"},
+        {"FW_FAB_RXM_RX_SIZE", "FI_OFI_RXM_MSG_RX_SIZE", NULL, NULL, "256",
+         "rxm receive buffers default to 256"},
+        {"FW_FAB_RXM_RX_SIZE", "FI_OFI_RXM_MSG_RX_SIZE", NULL, "4096", "4096",
+         "the user's FI_OFI_RXM_MSG_RX_SIZE wins"},
+        {"FW_FAB_RXM_RX_SIZE", "FI_OFI_RXM_MSG_RX_SIZE", "-1", NULL,
+         "(unset)", "FW_FAB_RXM_RX_SIZE=-1 leaves libfabric alone"},
+    };
 
-    unsetenv(cm);
-    unsetenv(fcm);
-    unsetenv(rx);
-    unsetenv(frx);
-    params_test_dl_env_case(cm, fcm, NULL, NULL, "200",
-                            "rxm CM interval defaults to 200 us");
-    params_test_dl_env_case(cm, fcm, NULL, "5000", "5000",
-                            "the user's FI_OFI_RXM_CM_PROGRESS_INTERVAL wins");
-    params_test_dl_env_case(cm, fcm, "1000", NULL, "1000",
-                            "FW_FAB_RXM_CM_US sets the interval");
-    params_test_dl_env_case(cm, fcm, "-1", NULL, "(unset)",
-                            "FW_FAB_RXM_CM_US=-1 leaves libfabric alone");
-    unsetenv("FI_OFI_RXM_ENABLE_DYN_RBUF");
-    params_test_dl_env_case(cm, "FI_OFI_RXM_ENABLE_DYN_RBUF", NULL, NULL, "0",
-                            "rxm dynamic receive buffers are turned off");
-    params_test_dl_env_case(cm, "FI_OFI_RXM_ENABLE_DYN_RBUF", NULL, "1", "1",
-                            "the user's FI_OFI_RXM_ENABLE_DYN_RBUF wins");
-    params_test_dl_env_case(rx, frx, NULL, NULL, "256",
-                            "rxm receive buffers default to 256");
-    params_test_dl_env_case(rx, frx, NULL, "4096", "4096",
-                            "the user's FI_OFI_RXM_MSG_RX_SIZE wins");
-    params_test_dl_env_case(rx, frx, "-1", NULL, "(unset)",
-                            "FW_FAB_RXM_RX_SIZE=-1 leaves libfabric alone");
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        unsetenv(cases[i].fw_var);
+        unsetenv(cases[i].fi_var);
+    }
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        params_test_dl_env_case(cases[i].fw_var, cases[i].fi_var,
+                                cases[i].fw, cases[i].fi, cases[i].want,
+                                cases[i].what);
 }
 
 /*---------------------------------------------------------------------------*/
