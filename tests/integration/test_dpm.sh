@@ -181,6 +181,9 @@ case_world() {
             "zero-length, truncation, bad dest/tag, self, peer_addr," \
             "provider, rank/size of world/self/NULL"
     done
+    # endpoints that skip their priming message to themselves
+    FW_DPM_PRIME=0 dpm_run "world unprimed" 2 30 -- -n 2 "$P" world
+    dpm_ok "world, 2 ranks, endpoints not primed (FW_DPM_PRIME=0)"
     dpm_run "ports" 2 30 -- -n 2 "$P" ports
     dpm_ok "ports: printable names < FW_MAX_PORT_NAME, malformed/" \
         "truncated/foreign names -> FW_ERR_PORT at once, close twice," \
