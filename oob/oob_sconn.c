@@ -88,12 +88,20 @@ fw_oob_sconn_send_dl(fw_oob_sconn_t *s, uint8_t type, uint32_t src,
                      uint64_t deadline)
 {
     fw_oob_hdr_t h = {FW_OOB_WIRE_VERSION, type, 0, (uint32_t)len, src, dst};
-    uint8_t hdr[FW_OOB_HDR_LEN];
+    uint8_t hdr[FW_OOB_HDR_LEN], frame[FW_OOB_HDR_LEN + 512];
     fw_status_t rc;
 
     if (len > FW_OOB_MAX_PAYLOAD)
         return FW_ERR_TOO_BIG;
     fw_oob_hdr_pack(&h, hdr);
+    if (len <= sizeof(frame) - sizeof(hdr)) {
+        /* small frame in one write: the daemon reads it whole, one
+         * wakeup instead of two */
+        memcpy(frame, hdr, sizeof(hdr));
+        if (len > 0)
+            memcpy(frame + sizeof(hdr), payload, len);
+        return fw_oob_sconn_io(s, frame, sizeof(hdr) + len, 1, deadline);
+    }
     rc = fw_oob_sconn_io(s, hdr, sizeof(hdr), 1, deadline);
     if (rc == FW_SUCCESS && len > 0)
         rc = fw_oob_sconn_io(s, (void *)payload, len, 1, deadline);
