@@ -38,12 +38,14 @@ static pthread_mutex_t fw_fab_dl_lock = PTHREAD_MUTEX_INITIALIZER;
  *   handles connection requests at most every 10000 us by default, so
  *   the accepting side of every new connection answered 5-10 ms late,
  *   most of a first connect/accept over tcp;ofi_rxm.
- * - FI_OFI_RXM_MSG_RX_SIZE (FW_FAB_RXM_RX_SIZE): over tcp, rxm posts 4096
- *   16 KiB receive buffers at the first connection by default: 4 pool
- *   chunks, ~70 MB of page faults (~60 ms of CPU) in every process, most
- *   of a spawned child's cost after libfabric's own load. 256 fill one
- *   chunk; unexpected messages still never wait for a buffer (rxm
- *   replaces the buffer it parks one in).
+ * - FI_OFI_RXM_MSG_RX_SIZE (FW_FAB_RXM_RX_SIZE): over tcp, rxm shares one
+ *   receive context and posts 4096 16 KiB buffers to it at the first
+ *   connection by default: 4 pool chunks, ~70 MB of page faults (~60 ms
+ *   of CPU) in every process, most of a spawned child's cost after
+ *   libfabric's own load. 128 fit in one chunk and are rxm's own default
+ *   per connection without a shared context (verbs), which this leaves
+ *   as it was. Unexpected messages never wait for a buffer (rxm replaces
+ *   the buffer it parks one in).
  * setenv() runs once, under the load lock, before any fabric thread.
  */
 static const struct fw_fab_dl_env {

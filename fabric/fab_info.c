@@ -75,11 +75,13 @@ FW_PARAM_TABLE(fab,
      "as FI_OFI_RXM_CM_PROGRESS_INTERVAL unless that is set (libfabric's "
      "default, 10000, delays the first message between two processes by "
      "up to 10 ms); -1: leave libfabric's default"},
-    {"FW_FAB_RXM_RX_SIZE", "256",
-     "ofi_rxm over tcp: receive buffers (16 KiB each) posted per process; "
-     "set as FI_OFI_RXM_MSG_RX_SIZE unless that is set (libfabric's "
-     "default, 4096, costs every process ~70 MB of page faults at its "
-     "first connection); -1: leave libfabric's default"},
+    {"FW_FAB_RXM_RX_SIZE", "128",
+     "ofi_rxm: receive buffers (16 KiB each) posted per message endpoint; "
+     "set as FI_OFI_RXM_MSG_RX_SIZE unless that is set. Over tcp rxm "
+     "shares one receive context and posts 4096 by default (~70 MB of "
+     "page faults per process at its first connection); 128 is what it "
+     "posts per connection without a shared context (verbs), so only the "
+     "tcp case changes; -1: leave libfabric's default"},
     {"FW_FAB_MR_MODE_EXTRA", NULL,
      "testing: obey FI_MR_LOCAL although the provider did not ask "
      "(value: local)"})
