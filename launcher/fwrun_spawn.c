@@ -214,33 +214,60 @@ fwrun_spawn_parse(fw_rbuf_t *rb, fwrun_spawn_req_t *q)
     return rc;
 }
 
-/* "name:slots,..." of this job's hosts, plus extra (may be NULL). */
-static char *
-fwrun_spawn_hostlist(const fwrun_t *r, const char *extra)
+/*
+ * "name:slots,..." of the job's hosts, for children placed there (no
+ * host/hostfile key), plus add-host. Without --oversubscribe a host
+ * offers the slots its own ranks leave free, as mpirun counts a spawn
+ * against the allocation; a host they fill is left out, and with none
+ * left (and no add-host) the spawn fails with FW_ERR_SPAWN. With
+ * --oversubscribe every host keeps its slots (they only order the
+ * placement). Slots of live child jobs are not counted.
+ */
+static fw_status_t
+fwrun_spawn_hostlist(const fwrun_t *r, const char *extra, char **list_p)
 {
+    int over = (r->job.flags & FW_LAUNCH_F_OVERSUBSCRIBE) != 0;
     size_t cap = 64 + (extra != NULL ? strlen(extra) : 0), off = 0;
+    uint32_t n = 0;
     char *s;
 
     for (uint32_t i = 0; i < r->job.nhosts; i++)
         cap += strlen(r->job.hosts[i].name) + 16;
     s = malloc(cap);
     if (s == NULL)
-        return NULL;
+        return FW_ERR_NO_MEM;
     s[0] = '\0';
-    for (uint32_t i = 0; i < r->job.nhosts; i++)
+    for (uint32_t i = 0; i < r->job.nhosts; i++) {
+        const fw_launch_host_t *h = &r->job.hosts[i];
+        uint32_t slots = over ? h->slots
+                              : h->slots > h->nprocs ? h->slots - h->nprocs
+                                                     : 0;
+
+        if (slots == 0)
+            continue;
         off += (size_t)snprintf(s + off, cap - off, "%s%s:%u",
-                                i > 0 ? "," : "", r->job.hosts[i].name,
-                                r->job.hosts[i].slots);
+                                n++ > 0 ? "," : "", h->name, slots);
+    }
     if (extra != NULL)
-        snprintf(s + off, cap - off, ",%s", extra);
-    return s;
+        off += (size_t)snprintf(s + off, cap - off, "%s%s",
+                                n > 0 ? "," : "", extra);
+    if (off == 0) {
+        fprintf(stderr, "fwrun: spawn: the job's ranks use every slot of "
+                        "its hosts; use --oversubscribe, or the host or "
+                        "add-host info keys\n");
+        free(s);
+        return FW_ERR_SPAWN;
+    }
+    *list_p = s;
+    return FW_SUCCESS;
 }
 
-static void
+static fw_status_t
 fwrun_spawn_hosts_args(const fwrun_t *r, const fwrun_spawn_req_t *q,
                        fwrun_argv_t *a)
 {
     char *list = NULL;
+    fw_status_t rc;
 
     if (q->g.host != NULL || q->g.hostfile != NULL) {
         if (q->g.host != NULL) {
@@ -251,13 +278,11 @@ fwrun_spawn_hosts_args(const fwrun_t *r, const fwrun_spawn_req_t *q,
             fwrun_argv_add(a, "--hostfile");
             fwrun_argv_add(a, q->g.hostfile);
         }
-        return;
+        return FW_SUCCESS;
     }
-    list = fwrun_spawn_hostlist(r, q->g.add_host);
-    if (list == NULL) {
-        a->oom = 1;
-        return;
-    }
+    rc = fwrun_spawn_hostlist(r, q->g.add_host, &list);
+    if (rc != FW_SUCCESS)
+        return rc;
     fwrun_argv_add(a, "--host");
     fwrun_argv_add(a, list);
     free(list);
@@ -265,6 +290,7 @@ fwrun_spawn_hosts_args(const fwrun_t *r, const fwrun_spawn_req_t *q,
         fwrun_argv_add(a, "--hostfile");
         fwrun_argv_add(a, q->g.add_hostfile);
     }
+    return FW_SUCCESS;
 }
 
 static void
@@ -340,7 +366,8 @@ fwrun_spawn_argv(const fwrun_t *r, const fwrun_spawn_req_t *q,
         fwrun_argv_add(a, agent);
     }
     free(agent);
-    fwrun_spawn_hosts_args(r, q, a);
+    if (fwrun_spawn_hosts_args(r, q, a) != FW_SUCCESS)
+        return FW_ERR_SPAWN;
     if (q->g.map_by != NULL) {
         fwrun_argv_add(a, "--map-by");
         fwrun_argv_add(a, q->g.map_by);

@@ -314,6 +314,18 @@ case_failures() {
         "works"
     dpm_run "spawn_fail from 2" 3 60 -- --oversubscribe -n 2 "$P" spawn_fail
     dpm_ok "failing spawns from 2 parents"
+    # slots: without --oversubscribe the parent's ranks count against them
+    dpm_run "spawn_noslot full" 2 60 -- --host localhost:2 -n 2 "$P" \
+        spawn_noslot 1
+    dpm_ok "a job filling its 2 slots cannot spawn onto them:" \
+        "$(sed -n 's/^no slot: //p' "$R_OUT")"
+    grep -q 'ranks use every slot' "$R_ERR"
+    t_ok $? "fwrun says why (every slot taken; --oversubscribe, host," \
+        "add-host)"
+    dpm_run "spawn_noslot over" 1 60 -- --host localhost:2 -n 1 "$P" \
+        spawn_noslot 2
+    dpm_ok "a job of 1 rank on 2 slots cannot spawn 2 children:" \
+        "$(sed -n 's/^no slot: //p' "$R_OUT")"
     dpm_run "closeport" 1 30 -- -n 1 "$P" closeport
     dpm_ok "fw_port_close from another thread ends a pending accept:" \
         "$(sed -n 's/^closed port: //p' "$R_OUT")"

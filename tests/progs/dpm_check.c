@@ -17,6 +17,8 @@
  *   dpm_check spawn K                 spawn K children over world
  *   dpm_check spawn_multiple          two programs in one child job
  *   dpm_check spawn_fail              failing spawns, bad arguments
+ *   dpm_check spawn_noslot K          K children beyond the free slots:
+ *                                     FW_ERR_SPAWN
  *   dpm_check spawn_info WDIR HOSTS K info keys (HOSTS "-": none)
  *   dpm_check spawn_where K KEY VALUE.. children placed by info keys;
  *                                     prints "child J addr A"
@@ -1526,6 +1528,36 @@ dpm_check_spawn_badhost(const char *host)
         printf("bad host: %s after %.0f ms\n", fw_strerror(st), ms);
 }
 
+/* Spawn k children onto the job's hosts expecting FW_ERR_SPAWN: run
+ * without --oversubscribe, with k more than the slots the job's own
+ * ranks leave free. */
+static void
+dpm_check_spawn_noslot(int k)
+{
+    char *argv[4] = {"child", "1", "quick", NULL};
+    fw_comm_t *inter = NULL, *w = fw_comm_world();
+    int codes[DPM_CHECK_MAX_PROCS];
+    double t0, ms;
+    fw_status_t st;
+
+    CHECK(k >= 1 && k <= DPM_CHECK_MAX_PROCS, "bad child count %d", k);
+    if (k < 1 || k > DPM_CHECK_MAX_PROCS)
+        return;
+    for (int j = 0; j < k; j++)
+        codes[j] = FW_SUCCESS;
+    t0 = dpm_check_now_ms();
+    dpm_check_step("spawn beyond the free slots");
+    st = fw_spawn(dpm_check_self, argv, k, NULL, 0, w, &inter, codes);
+    ms = dpm_check_now_ms() - t0;
+    CHECK(st == FW_ERR_SPAWN && inter == NULL,
+          "spawn of %d beyond the free slots: %s", k, fw_strerror(st));
+    CHECK(ms < 10000, "the refused spawn took %.0f ms", ms);
+    for (int j = 0; j < k; j++)
+        CHECK(codes[j] != FW_SUCCESS, "errcode %d not set", j);
+    if (fw_comm_rank(w) == 0)
+        printf("no slot: %s after %.0f ms\n", fw_strerror(st), ms);
+}
+
 /* Spawn one child that lingers secs after the disconnect; then this
  * job ends with status code (0: children outlive it; else: the failed
  * parent job takes them along). */
@@ -1700,6 +1732,8 @@ main(int argc, char **argv)
         dpm_check_ports();
     } else if (strcmp(cmd, "closeport") == 0) {
         dpm_check_closeport();
+    } else if (strcmp(cmd, "spawn_noslot") == 0 && argc == 3) {
+        dpm_check_spawn_noslot(atoi(argv[2]));
     } else if (strcmp(cmd, "spawn_badhost") == 0 && argc == 3) {
         dpm_check_spawn_badhost(argv[2]);
     } else if (strcmp(cmd, "acceptor") == 0 && argc == 4) {
