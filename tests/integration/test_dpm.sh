@@ -261,7 +261,9 @@ case_spawn() {
     dpm_ok "spawn of 3 from 2 parents: errcodes 0, remote_size 3, round" \
         "trip between every parent and child, merges (tie: parents" \
         "first; children low: children first), disconnect"
-    dpm_run "spawn 1 from 1" 2 60 -- -n 1 "$P" spawn 1
+    # explicit slots here and below: a parent of 1 rank leaves 1 free
+    # whatever the core count
+    dpm_run "spawn 1 from 1" 2 60 -- --host localhost:2 -n 1 "$P" spawn 1
     dpm_ok "spawn of 1 from 1 parent, same checks"
     dpm_run "spawn_multiple" 5 60 -- --oversubscribe -n 2 "$P" \
         spawn_multiple
@@ -277,13 +279,15 @@ case_spawn() {
         --oversubscribe -n 2 "$P" cycles 10
     dpm_ok "2 parents, 10 spawn/disconnect cycles over shm"
     # a parent that ends normally: its child outlives it, fwrun waits
-    dpm_run "spawn_linger" 1 60 -- -n 1 "$P" spawn_linger 2 0
+    dpm_run "spawn_linger" 1 60 -- --host localhost:2 -n 1 "$P" \
+        spawn_linger 2 0
     [ "$R_RC" -eq 0 ] && grep -q '^child lingered 2 s$' "$R_OUT" &&
         grep -q '^parent done$' "$R_OUT" && [ "$R_MS" -ge 2000 ]
     dpm_report $? "a child outlives its parent that exited normally: fwrun" \
         "waits for it (status 0, the child's output after 2 s)"
     # a parent job that fails takes its children along
-    dpm_run "spawn_linger killed" 1 60 -- -n 1 "$P" spawn_linger 30 3
+    dpm_run "spawn_linger killed" 1 60 -- --host localhost:2 -n 1 "$P" \
+        spawn_linger 30 3
     [ "$R_RC" -ne 0 ] && ! grep -q '^child lingered' "$R_OUT" &&
         [ "$R_MS" -lt 15000 ]
     dpm_report $? "a failing parent job (rank exits 3 without finalize)" \
@@ -339,8 +343,8 @@ case_failures() {
 
 # --- cycles ---------------------------------------------------------------------------
 case_cycles() {
-    dpm_run "cycles $ncycles" 1 $((ncycles + 60)) -- -n 1 "$P" cycles \
-        "$ncycles"
+    dpm_run "cycles $ncycles" 1 $((ncycles + 60)) -- --host localhost:2 \
+        -n 1 "$P" cycles "$ncycles"
     dpm_ok "$ncycles spawn/disconnect cycles: $(sed -n 's/^cycles //p' \
         "$R_OUT")"
     dpm_no_strays
