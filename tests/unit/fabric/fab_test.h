@@ -69,24 +69,6 @@ fab_test_open(const char *prov)
     return st == FW_SUCCESS ? fab : NULL;
 }
 
-static inline int
-fab_test_write_all(int fd, const void *buf, size_t len)
-{
-    const uint8_t *p = buf;
-    ssize_t n;
-
-    while (len > 0) {
-        n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* Read exactly len bytes within timeout_ms. */
 static inline int
 fab_test_read_all(int fd, void *buf, size_t len, int timeout_ms)
@@ -115,9 +97,9 @@ fab_test_send_blob(int fd, const void *buf, size_t len)
 {
     uint32_t n = (uint32_t)len;
 
-    if (fab_test_write_all(fd, &n, sizeof(n)) != 0)
+    if (fw_write_all(fd, &n, sizeof(n)) != 0)
         return -1;
-    return fab_test_write_all(fd, buf, len);
+    return fw_write_all(fd, buf, len);
 }
 
 /* Receive a blob of at most cap bytes; returns its length or -1. */

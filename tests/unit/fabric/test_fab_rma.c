@@ -50,7 +50,7 @@ rma_target_loop(fw_fab_t *fab, int cmd_fd, int reply_fd)
             continue;
         if (read(cmd_fd, &cmd, 1) != 1 || cmd == 'q')
             return 0;
-        if (cmd == 's' && fab_test_write_all(reply_fd, &loops, 8) != 0)
+        if (cmd == 's' && fw_write_all(reply_fd, &loops, 8) != 0)
             return 5;
     }
 }
@@ -201,7 +201,7 @@ rma_target_loops(int cmd_fd, int reply_fd)
 {
     uint64_t loops = UINT64_MAX;
 
-    if (fab_test_write_all(cmd_fd, "s", 1) != 0 ||
+    if (fw_write_all(cmd_fd, "s", 1) != 0 ||
         fab_test_read_all(reply_fd, &loops, 8, 5000) != 0)
         return UINT64_MAX;
     return loops;
@@ -268,7 +268,7 @@ main(int argc, char **argv)
     close(cmd[0]);
     close(reply[1]);
     rma_initiator(prov, cmd[1], reply[0]);
-    if (fab_test_write_all(cmd[1], "q", 1) != 0)
+    if (fw_write_all(cmd[1], "q", 1) != 0)
         diag("target gone before quit");
     rc = fab_test_reap(pid, 5000);
     is(rc, 0, "target exits cleanly");
