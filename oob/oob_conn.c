@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Event-driven OOB connections on libevent bufferevents: framing,
- * the challenge/response handshake with the job secret, and an explicit
+ * the challenge/response handshake with the job secret (TCP) or the
+ * kernel's peer credentials (Unix sockets), and an explicit
  * per-connection state machine.
  *
- *   client: CONNECTING -> WAIT_CHALLENGE -> WAIT_ACCEPT -> OPEN -> CLOSED
- *   server:               WAIT_RESPONSE  ---------------> OPEN -> CLOSED
+ *   TCP client:  CONNECTING -> WAIT_CHALLENGE -> WAIT_ACCEPT -> OPEN -> CLOSED
+ *   TCP server:                WAIT_RESPONSE  ---------------> OPEN -> CLOSED
+ *   Unix client: CONNECTING --(listener's uid is ours, CRED)--> OPEN -> CLOSED
+ *   Unix server: WAIT_CRED  --(CRED; peer's uid checked at accept)--> OPEN
  */
 #include "oob/oob_internal.h"
 #include "common/log.h"
@@ -30,6 +33,7 @@ typedef enum fw_oob_conn_state {
     FW_OOB_CONN_WAIT_CHALLENGE,
     FW_OOB_CONN_WAIT_RESPONSE,
     FW_OOB_CONN_WAIT_ACCEPT,
+    FW_OOB_CONN_WAIT_CRED,
     FW_OOB_CONN_OPEN,
     FW_OOB_CONN_CLOSED
 } fw_oob_conn_state_t;
@@ -47,6 +51,7 @@ struct fw_oob_conn {
     char peer_name[64];
     char local_addr[64];
     int server;
+    int unix_sock; /* authenticated by SO_PEERCRED, not the secret */
     int close_flushed;
     int in_cb;
     int dead;
@@ -62,8 +67,8 @@ struct fw_oob_listener {
 };
 
 static const char *const fw_oob_state_names[] = {
-    "connecting", "wait-challenge", "wait-response", "wait-accept", "open",
-    "closed"};
+    "connecting", "wait-challenge", "wait-response", "wait-accept",
+    "wait-cred", "open", "closed"};
 
 FW_PARAM_TABLE(oob,
     {"FW_OOB_HANDSHAKE_MS", "10000",
@@ -149,12 +154,9 @@ fw_oob_conn_on_response(fw_oob_conn_t *c, const uint8_t *p, size_t len)
     uint8_t mac[FW_OOB_MAC_LEN], reply[FW_OOB_MAC_LEN];
     uint32_t kind, id;
 
-    if (len != 8 + FW_OOB_NONCE_LEN + FW_OOB_MAC_LEN)
+    if (len != 8 + FW_OOB_NONCE_LEN + FW_OOB_MAC_LEN ||
+        fw_oob_cred_unpack(p, FW_OOB_CRED_LEN, &kind, &id) != FW_SUCCESS)
         return FW_ERR_AUTH;
-    kind = ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
-           ((uint32_t)p[2] << 8) | p[3];
-    id = ((uint32_t)p[4] << 24) | ((uint32_t)p[5] << 16) |
-         ((uint32_t)p[6] << 8) | p[7];
     fw_oob_auth_mac(c->secret, 0, c->nonce, kind, id, mac);
     if (fw_memcmp_ct(mac, p + 8 + FW_OOB_NONCE_LEN, FW_OOB_MAC_LEN) != 0)
         return FW_ERR_AUTH;
@@ -174,14 +176,10 @@ static fw_status_t
 fw_oob_conn_on_challenge(fw_oob_conn_t *c, const uint8_t *p, size_t len)
 {
     uint8_t resp[8 + FW_OOB_NONCE_LEN + FW_OOB_MAC_LEN];
-    int i;
 
     if (len != FW_OOB_NONCE_LEN)
         return FW_ERR_PROTO;
-    for (i = 0; i < 4; i++) {
-        resp[i] = (uint8_t)(c->my_kind >> (24 - 8 * i));
-        resp[4 + i] = (uint8_t)(c->my_id >> (24 - 8 * i));
-    }
+    fw_oob_cred_pack(c->my_kind, c->my_id, resp);
     if (fw_random_bytes(c->nonce, sizeof(c->nonce)) != FW_SUCCESS)
         return FW_ERR_SYSTEM;
     memcpy(resp + 8, c->nonce, FW_OOB_NONCE_LEN);
@@ -206,12 +204,48 @@ fw_oob_conn_on_accept(fw_oob_conn_t *c, const uint8_t *p, size_t len)
     return FW_SUCCESS;
 }
 
+/* Server side, Unix socket: the peer's uid was checked at accept. */
+static fw_status_t
+fw_oob_conn_on_cred(fw_oob_conn_t *c, const uint8_t *p, size_t len)
+{
+    uint32_t kind, id;
+
+    if (fw_oob_cred_unpack(p, len, &kind, &id) != FW_SUCCESS)
+        return FW_ERR_AUTH;
+    c->peer_kind = kind;
+    c->peer_id = id;
+    fw_oob_conn_opened(c);
+    return FW_SUCCESS;
+}
+
+/* Client side, Unix socket: the listener must be ours; say who we are. */
+static fw_status_t
+fw_oob_conn_send_cred(fw_oob_conn_t *c)
+{
+    uint8_t cred[FW_OOB_CRED_LEN];
+    unsigned uid = 0;
+    fw_status_t rc;
+
+    rc = fw_oob_sock_peer_check(bufferevent_getfd(c->bev), &uid);
+    if (rc != FW_SUCCESS) {
+        FW_LOG_WARN("oob", "%s: the socket belongs to uid %u, not to us",
+                    c->peer_name, uid);
+        return FW_ERR_AUTH;
+    }
+    fw_oob_cred_pack(c->my_kind, c->my_id, cred);
+    if (fw_oob_conn_write(c, FW_OOB_MSG_CRED, c->my_id, 0, cred,
+                          sizeof(cred)) != FW_SUCCESS)
+        return FW_ERR_NO_MEM;
+    fw_oob_conn_opened(c);
+    return FW_SUCCESS;
+}
+
 /* One frame, by state. */
 static fw_status_t
 fw_oob_conn_dispatch(fw_oob_conn_t *c, const fw_oob_hdr_t *h,
                      const uint8_t *payload)
 {
-    if (c->state == FW_OOB_CONN_CONNECTING) {
+    if (c->state == FW_OOB_CONN_CONNECTING && !c->unix_sock) {
         /* data can be read before libevent reports the connect */
         fw_oob_conn_transition(c, FW_OOB_CONN_WAIT_CHALLENGE);
     }
@@ -228,6 +262,10 @@ fw_oob_conn_dispatch(fw_oob_conn_t *c, const fw_oob_hdr_t *h,
         if (h->type != FW_OOB_MSG_ACCEPT)
             return FW_ERR_AUTH;
         return fw_oob_conn_on_accept(c, payload, h->len);
+    case FW_OOB_CONN_WAIT_CRED:
+        if (h->type != FW_OOB_MSG_CRED)
+            return FW_ERR_AUTH;
+        return fw_oob_conn_on_cred(c, payload, h->len);
     case FW_OOB_CONN_OPEN:
         if (h->type < FW_OOB_MSG_USER_MIN)
             return FW_ERR_PROTO;
@@ -307,8 +345,12 @@ fw_oob_conn_event_cb(struct bufferevent *bev, short what, void *arg)
 
     if (what & BEV_EVENT_CONNECTED) {
         fw_oob_sock_nodelay(fd);
-        if (c->state == FW_OOB_CONN_CONNECTING)
+        if (c->state != FW_OOB_CONN_CONNECTING)
+            return;
+        if (!c->unix_sock)
             fw_oob_conn_transition(c, FW_OOB_CONN_WAIT_CHALLENGE);
+        else if (fw_oob_conn_send_cred(c) != FW_SUCCESS)
+            fw_oob_conn_fail(c, FW_ERR_AUTH);
         return;
     }
     if (c->close_flushed) {
@@ -355,6 +397,39 @@ fw_oob_conn_new(struct event_base *base, int fd,
     return c;
 }
 
+/* TCP: send the challenge. Unix: refuse another uid, wait for CRED. */
+static fw_status_t
+fw_oob_conn_start_server(fw_oob_conn_t *c, const char *uri)
+{
+    unsigned uid = 0;
+    fw_status_t rc;
+
+    if (c->unix_sock) {
+        rc = fw_oob_sock_peer_check(bufferevent_getfd(c->bev), &uid);
+        if (rc != FW_SUCCESS) {
+            FW_LOG_WARN("oob", "listener %s: connection refused: %s%u",
+                        uri, rc == FW_ERR_AUTH ? "peer runs as uid "
+                                               : "no peer credentials, uid ",
+                        uid);
+            return FW_ERR_AUTH;
+        }
+        c->state = FW_OOB_CONN_WAIT_CRED;
+    } else {
+        c->state = FW_OOB_CONN_WAIT_RESPONSE;
+        if (fw_random_bytes(c->nonce, sizeof(c->nonce)) != FW_SUCCESS ||
+            fw_oob_conn_write(c, FW_OOB_MSG_CHALLENGE, 0, 0, c->nonce,
+                              sizeof(c->nonce)) != FW_SUCCESS)
+            goto err_start;
+    }
+    if (bufferevent_enable(c->bev, EV_READ | EV_WRITE) != 0)
+        goto err_start;
+    return FW_SUCCESS;
+
+err_start:
+    FW_LOG_WARN("oob", "listener %s: cannot start handshake", uri);
+    return FW_ERR_SYSTEM;
+}
+
 static void
 fw_oob_listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
                           struct sockaddr *sa, int salen, void *arg)
@@ -376,15 +451,11 @@ fw_oob_listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
     fw_oob_sock_nodelay(fd);
     fw_oob_sock_name(fd, 1, c->peer_name, sizeof(c->peer_name), NULL, 0);
     fw_oob_sock_name(fd, 0, NULL, 0, c->local_addr, sizeof(c->local_addr));
-    c->state = FW_OOB_CONN_WAIT_RESPONSE;
     c->server = 1;
-    if (fw_random_bytes(c->nonce, sizeof(c->nonce)) != FW_SUCCESS ||
-        fw_oob_conn_write(c, FW_OOB_MSG_CHALLENGE, 0, 0, c->nonce,
-                          sizeof(c->nonce)) != FW_SUCCESS ||
-        bufferevent_enable(c->bev, EV_READ | EV_WRITE) != 0) {
-        FW_LOG_WARN("oob", "listener %s: cannot start handshake", l->uri);
+    c->unix_sock = sa != NULL && salen >= (int)sizeof(sa_family_t) &&
+                   sa->sa_family == AF_UNIX;
+    if (fw_oob_conn_start_server(c, l->uri) != FW_SUCCESS)
         fw_oob_conn_free(c);
-    }
 }
 
 /*********************/
@@ -499,6 +570,7 @@ fw_oob_connect(struct event_base *base, const char *uri,
     c->my_kind = kind;
     c->my_id = id;
     c->state = FW_OOB_CONN_CONNECTING;
+    c->unix_sock = sa.ss.ss_family == AF_UNIX;
     snprintf(c->peer_name, sizeof(c->peer_name), "%s", uri);
     if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&sa.ss,
                                    (int)sa.len) != 0) {

@@ -29,4 +29,12 @@ void fw_oob_sock_name(int fd, int peer, char *out, size_t outlen,
 /* Set TCP_NODELAY on TCP sockets (ignored for Unix sockets). */
 void fw_oob_sock_nodelay(int fd);
 
+/*
+ * Unix sockets authenticate by the kernel's word (SO_PEERCRED) instead of
+ * the secret: FW_SUCCESS if the process at the other end of fd runs under
+ * our effective uid, FW_ERR_AUTH if not (*uid_p = its uid), FW_ERR_SYSTEM
+ * if the kernel cannot say.
+ */
+fw_status_t fw_oob_sock_peer_check(int fd, unsigned *uid_p);
+
 #endif /* FW_OOB_INTERNAL_H */

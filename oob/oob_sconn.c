@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Blocking OOB connection for the client library: the same frames and
- * handshake as oob_conn.c over a plain socket with poll() timeouts.
+ * handshakes as oob_conn.c over a plain socket with poll() timeouts.
  */
 #include "oob/oob_internal.h"
 #include "common/log.h"
@@ -147,17 +147,13 @@ fw_oob_sconn_handshake(fw_oob_sconn_t *s, const uint8_t *secret,
     const void *payload;
     fw_oob_hdr_t h;
     fw_status_t rc;
-    int i;
 
     rc = fw_oob_sconn_recv_dl(s, deadline, &h, &payload);
     if (rc != FW_SUCCESS)
         return rc;
     if (h.type != FW_OOB_MSG_CHALLENGE || h.len != FW_OOB_NONCE_LEN)
         return FW_ERR_PROTO;
-    for (i = 0; i < 4; i++) {
-        resp[i] = (uint8_t)(kind >> (24 - 8 * i));
-        resp[4 + i] = (uint8_t)(id >> (24 - 8 * i));
-    }
+    fw_oob_cred_pack(kind, id, resp);
     if (fw_random_bytes(resp + 8, FW_OOB_NONCE_LEN) != FW_SUCCESS)
         return FW_ERR_SYSTEM;
     fw_oob_auth_mac(secret, 0, payload, kind, id,
@@ -180,6 +176,44 @@ fw_oob_sconn_handshake(fw_oob_sconn_t *s, const uint8_t *secret,
         fw_memcmp_ct(mac, payload, FW_OOB_MAC_LEN) != 0)
         return FW_ERR_AUTH;
     return FW_SUCCESS;
+}
+
+/*
+ * Unix socket: the kernel vouches for both ends (SO_PEERCRED), so no
+ * challenge: check that the listener is ours, then say who we are with the
+ * caller's first frame right behind, in one write. The server drops a
+ * peer of another uid; the next read then sees the close.
+ */
+static fw_status_t
+fw_oob_sconn_cred(fw_oob_sconn_t *s, uint32_t kind, uint32_t id,
+                  const fw_oob_frame_t *first, uint64_t deadline,
+                  unsigned *uid_p)
+{
+    uint8_t buf[2 * FW_OOB_HDR_LEN + FW_OOB_CRED_LEN + 512];
+    fw_oob_hdr_t h = {FW_OOB_WIRE_VERSION, FW_OOB_MSG_CRED, 0,
+                      FW_OOB_CRED_LEN, id, 0};
+    size_t n = FW_OOB_HDR_LEN + FW_OOB_CRED_LEN;
+    fw_status_t rc;
+
+    rc = fw_oob_sock_peer_check(s->fd, uid_p);
+    if (rc != FW_SUCCESS)
+        return rc;
+    fw_oob_hdr_pack(&h, buf);
+    fw_oob_cred_pack(kind, id, buf + FW_OOB_HDR_LEN);
+    if (first != NULL && first->len <= sizeof(buf) - n - FW_OOB_HDR_LEN) {
+        h = (fw_oob_hdr_t){FW_OOB_WIRE_VERSION, first->type, 0,
+                           (uint32_t)first->len, id, 0};
+        fw_oob_hdr_pack(&h, buf + n);
+        if (first->len > 0)
+            memcpy(buf + n + FW_OOB_HDR_LEN, first->payload, first->len);
+        n += FW_OOB_HDR_LEN + first->len;
+        first = NULL;
+    }
+    rc = fw_oob_sconn_io(s, buf, n, 1, deadline);
+    if (rc == FW_SUCCESS && first != NULL)
+        rc = fw_oob_sconn_send_dl(s, first->type, id, 0, first->payload,
+                                  first->len, deadline);
+    return rc;
 }
 
 static fw_status_t
@@ -225,6 +259,7 @@ fw_oob_sconn_open_send(const char *uri,
     uint64_t deadline = fw_oob_deadline(timeout_ms);
     fw_oob_sockaddr_t sa;
     fw_oob_sconn_t *s;
+    unsigned uid = 0;
     fw_status_t rc;
 
     if (secret == NULL || sconn_p == NULL) {
@@ -246,7 +281,15 @@ fw_oob_sconn_open_send(const char *uri,
         goto err_close;
     }
     fw_oob_sock_nodelay(s->fd);
-    rc = fw_oob_sconn_handshake(s, secret, kind, id, first, deadline);
+    if (sa.ss.ss_family == AF_UNIX)
+        rc = fw_oob_sconn_cred(s, kind, id, first, deadline, &uid);
+    else
+        rc = fw_oob_sconn_handshake(s, secret, kind, id, first, deadline);
+    if (rc == FW_ERR_AUTH && sa.ss.ss_family == AF_UNIX) {
+        fw_errprintf(err, "connect to %s: the socket belongs to uid %u, "
+                     "not to us (uid %u)", uri, uid, (unsigned)geteuid());
+        goto err_close;
+    }
     if (rc != FW_SUCCESS) {
         fw_errprintf(err, "connect to %s: handshake: %s", uri,
                      fw_strerror(rc));

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * URI parsing and socket naming for OOB connections.
+ * URI parsing, socket naming and peer credentials for OOB connections.
  */
+#define _GNU_SOURCE /* struct ucred */
 #include "oob/oob_internal.h"
 #include "common/log.h"
 
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 static fw_status_t
 fw_oob_uri_parse_unix(const char *name, fw_oob_sockaddr_t *sa_p,
@@ -164,4 +166,17 @@ fw_oob_sock_nodelay(int fd)
     /* fails harmlessly (ENOTSUP/EOPNOTSUPP) on Unix sockets */
     if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
         FW_LOG_TRACE("oob", "fd %d: TCP_NODELAY not set: %m", fd);
+}
+
+fw_status_t
+fw_oob_sock_peer_check(int fd, unsigned *uid_p)
+{
+    struct ucred cred;
+    socklen_t len = sizeof(cred);
+
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
+        len != sizeof(cred))
+        return FW_ERR_SYSTEM;
+    *uid_p = (unsigned)cred.uid;
+    return cred.uid == geteuid() ? FW_SUCCESS : FW_ERR_AUTH;
 }

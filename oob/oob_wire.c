@@ -74,6 +74,28 @@ fw_oob_frame_parse(const uint8_t *data, size_t avail, size_t max_payload,
 }
 
 void
+fw_oob_cred_pack(uint32_t kind, uint32_t id, uint8_t out[FW_OOB_CRED_LEN])
+{
+    for (int i = 0; i < 4; i++) {
+        out[i] = (uint8_t)(kind >> (24 - 8 * i));
+        out[4 + i] = (uint8_t)(id >> (24 - 8 * i));
+    }
+}
+
+fw_status_t
+fw_oob_cred_unpack(const uint8_t *p, size_t len, uint32_t *kind_p,
+                   uint32_t *id_p)
+{
+    if (p == NULL || len != FW_OOB_CRED_LEN)
+        return FW_ERR_PROTO;
+    *kind_p = ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
+              ((uint32_t)p[2] << 8) | p[3];
+    *id_p = ((uint32_t)p[4] << 24) | ((uint32_t)p[5] << 16) |
+            ((uint32_t)p[6] << 8) | p[7];
+    return FW_SUCCESS;
+}
+
+void
 fw_oob_auth_mac(const uint8_t secret[FW_OOB_SECRET_LEN], int server,
                 const uint8_t nonce[FW_OOB_NONCE_LEN], uint32_t kind,
                 uint32_t id, uint8_t mac[FW_OOB_MAC_LEN])

@@ -37,6 +37,7 @@ typedef enum fw_oob_msg_type {
     FW_OOB_MSG_CHALLENGE = 1, /* server -> client: nonce */
     FW_OOB_MSG_RESPONSE = 2,  /* client -> server: kind, id, cnonce, mac */
     FW_OOB_MSG_ACCEPT = 3,    /* server -> client: mac over cnonce */
+    FW_OOB_MSG_CRED = 4,      /* client -> server, Unix sockets: kind, id */
     FW_OOB_MSG_USER_MIN = 16
 } fw_oob_msg_type_t;
 
@@ -83,6 +84,16 @@ fw_status_t fw_oob_frame_parse(const uint8_t *data, size_t avail,
 void fw_oob_auth_mac(const uint8_t secret[FW_OOB_SECRET_LEN], int server,
                      const uint8_t nonce[FW_OOB_NONCE_LEN], uint32_t kind,
                      uint32_t id, uint8_t mac[FW_OOB_MAC_LEN]);
+
+/* Length of a CRED payload: u32 kind, u32 id. */
+#define FW_OOB_CRED_LEN 8
+
+/* Encode the identity a client claims (CRED and RESPONSE start with it). */
+void fw_oob_cred_pack(uint32_t kind, uint32_t id, uint8_t out[FW_OOB_CRED_LEN]);
+
+/* Decode it; *kind_p and *id_p written only on success (len == 8). */
+fw_status_t fw_oob_cred_unpack(const uint8_t *p, size_t len, uint32_t *kind_p,
+                               uint32_t *id_p);
 
 /*
  * Read the job secret from the environment variable FW_JOB_SECRET (64 hex

@@ -2,16 +2,23 @@
 /*
  * Event-driven and blocking OOB connections on loopback TCP and abstract
  * Unix sockets: handshake, message exchange both ways, refusal of a wrong
- * secret and of garbage, callback counts and clean shutdown.
+ * secret (TCP) or of a process of another uid (Unix: the kernel's peer
+ * credentials, checked in a child that drops to nobody when we are root),
+ * callback counts and clean shutdown.
  */
 #include "oob/oob.h"
 #include "common/util.h"
 #include "fw_test.h"
 
 #include <event2/event.h>
+#include <poll.h>
+#include <signal.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static uint8_t secret_g[FW_OOB_SECRET_LEN];
@@ -79,6 +86,12 @@ run_loop(int ms)
     event_base_dispatch(base_g);
 }
 
+static int
+is_unix(const char *uri)
+{
+    return strncmp(uri, "unix:", 5) == 0;
+}
+
 static void
 reset_counts(void)
 {
@@ -115,17 +128,28 @@ test_evented(const char *uri)
     is(srv_closed, 1, "%s: server noticed the close", uri);
     is(cli_closed, 0, "%s: no closed callback after an explicit close", uri);
 
-    /* wrong secret: refused by the server, client learns it is closed */
+    /* wrong secret: refused by the server, client learns it is closed;
+     * a Unix socket goes by the kernel's credentials and opens */
     reset_counts();
     memset(wrong, 0x55, sizeof(wrong));
     is(fw_oob_connect(base_g, fw_oob_listener_uri(l), wrong,
                       FW_OOB_PEER_DAEMON, 6, &cli_ops, NULL, &c, &err),
        FW_SUCCESS, "%s: connect with a wrong secret starts", uri);
     run_loop(5000);
-    is(cli_opened, 0, "%s: wrong secret never opens", uri);
-    is(srv_opened, 0, "%s: server never accepts it", uri);
-    is(cli_closed, 1, "%s: the client is told", uri);
-    is(srv_closed, 0, "%s: owner never hears of a refused connection", uri);
+    if (is_unix(uri)) {
+        ok(cli_opened == 1 && srv_opened == 1 && srv_msgs == 1,
+           "%s: same uid opens whatever the secret", uri);
+        ok(srv_conn != NULL && fw_oob_conn_peer_id(srv_conn) == 6,
+           "%s: with the identity it claimed", uri);
+        fw_oob_conn_close(c);
+        run_loop(200);
+    } else {
+        is(cli_opened, 0, "%s: wrong secret never opens", uri);
+        is(srv_opened, 0, "%s: server never accepts it", uri);
+        is(cli_closed, 1, "%s: the client is told", uri);
+        is(srv_closed, 0, "%s: owner never hears of a refused connection",
+           uri);
+    }
     fw_oob_listener_destroy(l);
 }
 
@@ -147,6 +171,8 @@ sconn_thread(void *arg)
 
     t->bad_rc = fw_oob_sconn_open(t->uri, wrong, FW_OOB_PEER_PROC, 1, 3000,
                                   &s, &err);
+    if (t->bad_rc == FW_SUCCESS)
+        fw_oob_sconn_close(s); /* Unix: the secret is not consulted */
     t->open_rc = fw_oob_sconn_open(t->uri, secret_g, FW_OOB_PEER_PROC, 3,
                                    3000, &s, &err);
     if (t->open_rc != FW_SUCCESS)
@@ -181,12 +207,85 @@ test_blocking(const char *uri)
     for (i = 0; i < 160 && !__atomic_load_n(&t.done, __ATOMIC_SEQ_CST); i++)
         run_loop(50);
     pthread_join(th, NULL);
-    is(t.bad_rc, FW_ERR_AUTH, "%s: blocking open with a wrong secret", uri);
+    is(t.bad_rc, is_unix(uri) ? FW_SUCCESS : FW_ERR_AUTH,
+       "%s: blocking open with a wrong secret", uri);
     is(t.open_rc, FW_SUCCESS, "%s: blocking open", uri);
     is(t.rt_rc, FW_SUCCESS, "%s: blocking round trip", uri);
     run_loop(100);
-    is(srv_opened, 1, "%s: one authenticated blocking client", uri);
-    is(srv_closed, 1, "%s: its close was seen", uri);
+    is(srv_opened, is_unix(uri) ? 2 : 1, "%s: authenticated blocking clients",
+       uri);
+    is(srv_closed, is_unix(uri) ? 2 : 1, "%s: their close was seen", uri);
+    fw_oob_listener_destroy(l);
+}
+
+/* In a child running as nobody: bit 0 = the blocking client accepted a
+ * listener of another uid, bit 1 = the listener kept a raw CRED open. */
+static int
+other_uid_child(const char *uri)
+{
+    struct sockaddr_un un = {.sun_family = AF_UNIX};
+    const char *name = uri + strlen("unix:@");
+    uint8_t frame[FW_OOB_HDR_LEN + FW_OOB_CRED_LEN], c;
+    fw_oob_hdr_t h = {FW_OOB_WIRE_VERSION, FW_OOB_MSG_CRED, 0,
+                      FW_OOB_CRED_LEN, 4, 0};
+    struct pollfd pfd;
+    fw_oob_sconn_t *s = NULL;
+    fw_error_t err;
+    int bad = 0, fd;
+
+    if (setgid(65534) != 0 || setuid(65534) != 0)
+        return 4;
+    if (fw_oob_sconn_open(uri, secret_g, FW_OOB_PEER_PROC, 4, 2000, &s,
+                          &err) != FW_ERR_AUTH ||
+        strstr(err.text, "belongs to uid 0") == NULL)
+        bad |= 1;
+    memcpy(un.sun_path + 1, name, strlen(name));
+    fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&un,
+                          (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+                                      1 + strlen(name))) != 0)
+        return bad | 8;
+    fw_oob_hdr_pack(&h, frame);
+    fw_oob_cred_pack(FW_OOB_PEER_PROC, 4, frame + FW_OOB_HDR_LEN);
+    pfd = (struct pollfd){fd, POLLIN, 0};
+    /* dropped: the write fails (EPIPE) or the read sees the close */
+    if (send(fd, frame, sizeof(frame), MSG_NOSIGNAL) ==
+            (ssize_t)sizeof(frame) &&
+        (poll(&pfd, 1, 3000) != 1 || read(fd, &c, 1) > 0))
+        bad |= 2;
+    close(fd);
+    return bad;
+}
+
+static void
+test_unix_other_uid(const char *uri)
+{
+    fw_oob_listener_t *l = NULL;
+    int status = -1, i;
+    fw_error_t err;
+    pid_t pid;
+
+    if (geteuid() != 0) {
+        diag("skip: a process of another uid needs root to make");
+        return;
+    }
+    reset_counts();
+    is(fw_oob_listen(base_g, uri, secret_g, &srv_ops, NULL, &l, &err),
+       FW_SUCCESS, "%s: listen (other uid)", uri);
+    pid = fork();
+    if (pid == 0)
+        _exit(other_uid_child(fw_oob_listener_uri(l)));
+    for (i = 0; i < 100 && waitpid(pid, &status, WNOHANG) == 0; i++)
+        run_loop(50);
+    if (i == 100) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+    }
+    ok(WIFEXITED(status) && !(WEXITSTATUS(status) & 1),
+       "%s: a client refuses a listener of another uid (%d)", uri, status);
+    ok(WIFEXITED(status) && !(WEXITSTATUS(status) & ~1),
+       "%s: the listener drops a peer of another uid (%d)", uri, status);
+    is(srv_opened, 0, "%s: and never reports it", uri);
     fw_oob_listener_destroy(l);
 }
 
@@ -225,6 +324,8 @@ main(void)
     test_blocking("tcp://127.0.0.1:0");
     snprintf(uri, sizeof(uri), "unix:@fabwire-testb-%d", (int)getpid());
     test_blocking(uri);
+    snprintf(uri, sizeof(uri), "unix:@fabwire-testu-%d", (int)getpid());
+    test_unix_other_uid(uri);
     test_bad_params();
     event_base_free(base_g);
     return fw_test_done();

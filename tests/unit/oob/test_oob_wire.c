@@ -56,6 +56,25 @@ test_mac(void)
 }
 
 static void
+test_cred(void)
+{
+    uint8_t b[FW_OOB_CRED_LEN];
+    uint32_t kind = 0, id = 0;
+
+    fw_oob_cred_pack(2, 0x01020304u, b);
+    ok(b[3] == 2 && b[4] == 1 && b[7] == 4, "cred is big-endian kind, id");
+    is(fw_oob_cred_unpack(b, sizeof(b), &kind, &id), FW_SUCCESS,
+       "cred decodes");
+    ok(kind == 2 && id == 0x01020304u, "cred round trip");
+    kind = id = 77;
+    is(fw_oob_cred_unpack(b, sizeof(b) - 1, &kind, &id), FW_ERR_PROTO,
+       "short cred refused");
+    is(fw_oob_cred_unpack(NULL, 8, &kind, &id), FW_ERR_PROTO,
+       "NULL cred refused");
+    ok(kind == 77 && id == 77, "outputs untouched on failure");
+}
+
+static void
 test_route(void)
 {
     uint32_t fanout, n = 300, id, dst, first, hops, cur, bad = 0, total;
@@ -96,6 +115,7 @@ main(void)
 {
     test_frames();
     test_mac();
+    test_cred();
     test_route();
     return fw_test_done();
 }
