@@ -14,7 +14,10 @@
  * latency, not its throughput among 64 ranks getting at once, nor queued
  * behind the others' fence messages); then rank 0 and that
  * rank time an 8-byte tagged ping-pong through fw_comm_send/recv
- * (rtt_ms: the provider's round trip between the two hosts, this run).
+ * (rtt_ms: the provider's round trip between the two hosts, this run);
+ * then Q more quiet rounds (quiet_get_ep_ms): rank 0's endpoint is now
+ * open, so under FW_MODEX_REMOTE=auto it reads the window itself
+ * instead of asking its daemon (quiet_get_ms).
  *   fwrun -n N fw_bench_modex [--iters I] [--bytes B] [--quiet Q]
  *                             [--no-wireup]
  * --no-wireup skips the extra round that collects wireup_ms and the quiet
@@ -67,7 +70,8 @@ get_all(const fw_job_info_t *ji, const char *key, double *remote_ms)
 
 /* Rank 0: one remote get per round with the job otherwise idle. */
 static int
-quiet_gets(const fw_job_info_t *ji, uint32_t peer, int rounds)
+quiet_gets(const fw_job_info_t *ji, uint32_t peer, int rounds,
+           const char *metric)
 {
     const struct timespec settle = {0, 3 * 1000 * 1000};
     char key[16];
@@ -94,7 +98,7 @@ quiet_gets(const fw_job_info_t *ji, uint32_t peer, int rounds)
                 return -1;
             t = now_ms() - t;
             free(v);
-            printf("{\"sample\":%d,\"quiet_get_ms\":%.4f}\n", r, t);
+            printf("{\"sample\":%d,\"%s\":%.4f}\n", r, metric, t);
         }
     }
     return fw_fence() == FW_SUCCESS ? 0 : -1;
@@ -213,8 +217,9 @@ main(int argc, char **argv)
     fflush(stdout);
     /* the first rank of the next host (ranks are placed host by host) */
     if (wireup && quiet > 0 && ji.num_nodes > 1 &&
-        (quiet_gets(&ji, ji.local_size, quiet) != 0 ||
-         pingpong(&ji, ji.local_size, quiet * 5) != 0))
+        (quiet_gets(&ji, ji.local_size, quiet, "quiet_get_ms") != 0 ||
+         pingpong(&ji, ji.local_size, quiet * 5) != 0 ||
+         quiet_gets(&ji, ji.local_size, quiet, "quiet_get_ep_ms") != 0))
         return 1;
     free(buf);
     return fw_finalize() == FW_SUCCESS ? 0 : 1;

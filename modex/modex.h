@@ -168,6 +168,14 @@ void fw_modex_seg_provider_set(fw_modex_seg_t *seg, const char *prov,
 const char *fw_modex_seg_provider(const fw_modex_seg_t *seg);
 const char *fw_modex_seg_src_addr(const fw_modex_seg_t *seg);
 
+/*
+ * Who reads another host's window for a rank, by FW_MODEX_REMOTE (NULL =
+ * the default, auto): 1 = its daemon, 0 = the rank itself. auto reads
+ * directly only when the rank's endpoint is open already (have_ep), so no
+ * rank loads libfabric for the modex alone.
+ */
+int fw_modex_remote_by_daemon(const char *mode, int have_ep);
+
 #ifdef __cplusplus
 }
 #endif

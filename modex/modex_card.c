@@ -26,14 +26,25 @@ FW_PARAM_TABLE(modex,
     {"FW_MODEX_MODE", "onesided",
      "onesided: a fence is a barrier and remote cards are read with RMA; "
      "allgather: every fence gathers all cards to every daemon"},
-    {"FW_MODEX_REMOTE", "daemon",
+    {"FW_MODEX_REMOTE", "auto",
      "onesided mode, who reads another host's window: daemon (the rank's "
      "daemon reads it once per epoch for all its ranks; ranks never load "
-     "libfabric for the modex) or direct (each rank reads it with its own "
-     "endpoint: one hop less per get)"},
+     "libfabric for the modex), direct (each rank reads it with its own "
+     "endpoint: one hop less per get) or auto (direct in a rank whose "
+     "endpoint is open already, daemon otherwise)"},
     {"FW_MODEX_DAEMON_SPIN_US", "200",
      "how long a daemon polls the fabric for a remote window it just "
      "asked for before it goes back to sleep, microseconds"})
+
+int
+fw_modex_remote_by_daemon(const char *mode, int have_ep)
+{
+    if (mode != NULL && strcmp(mode, "direct") == 0)
+        return 0;
+    if (mode != NULL && strcmp(mode, "daemon") == 0)
+        return 1;
+    return !have_ep; /* auto */
+}
 
 typedef struct fw_modex_kv {
     char *key;

@@ -114,13 +114,20 @@ fw_client_remote_ask(fw_client_t *c, uint32_t node, fw_client_remote_t *rm)
     return FW_SUCCESS;
 }
 
-/* FW_MODEX_REMOTE: does our daemon read other hosts' windows for us? */
+
 static int
-fw_client_remote_by_daemon(void)
+fw_client_remote_by_daemon(const fw_client_t *c)
 {
+    static int warned;
     const char *v = fw_param_get_str("FW_MODEX_REMOTE");
 
-    return v == NULL || strcmp(v, "direct") != 0;
+    if (v != NULL && strcmp(v, "auto") != 0 && strcmp(v, "daemon") != 0 &&
+        strcmp(v, "direct") != 0 && !warned) {
+        warned = 1;
+        FW_LOG_WARN("modex", "FW_MODEX_REMOTE '%s' unknown (auto, daemon "
+                    "or direct); using auto", v);
+    }
+    return fw_modex_remote_by_daemon(v, c->fab != NULL);
 }
 
 /* Read node's window of the current epoch into rm->buf. */
@@ -135,7 +142,9 @@ fw_client_remote_fetch(fw_client_t *c, uint32_t node, fw_client_remote_t *rm)
     void *nb;
 
     if (fw_modex_seg_mode(c->seg) == FW_MODEX_MODE_ALLGATHER ||
-        fw_client_remote_by_daemon()) {
+        fw_client_remote_by_daemon(c)) {
+        FW_LOG_DEBUG("modex", "rank %u: window of node %u from the daemon",
+                     c->info.rank, node);
         rm->epoch = 0;
         rc = fw_client_remote_ask(c, node, rm);
         if (rc == FW_SUCCESS)
@@ -144,6 +153,8 @@ fw_client_remote_fetch(fw_client_t *c, uint32_t node, fw_client_remote_t *rm)
             rm->epoch = c->epoch;
         return rc == FW_ERR_NOT_READY ? FW_ERR_PROTO : rc;
     }
+    FW_LOG_DEBUG("modex", "rank %u: window of node %u read directly",
+                 c->info.rank, node);
     rc = fw_client_remote_peer(c, node, rm);
     if (rc != FW_SUCCESS)
         return rc;

@@ -3,15 +3,19 @@
 #
 # put/commit/fence/get end to end: N ranks under fwrun each check every
 # value of every peer over several epochs (tests/progs/modex_check.c).
-#   test_modex.sh N [PROVIDER] [HOSTS] [MODE]
+#   test_modex.sh N [PROVIDER] [HOSTS] [MODE] [MODEX_CHECK_OPTION]
 # PROVIDER: fabric provider ("-" = default); HOSTS: number of fw-netns
 # test hosts (0 = this host only; then reads go through the fabric only
-# if FW_MODEX_LOCAL=fabric); MODE: onesided or allgather.
+# if FW_MODEX_LOCAL=fabric); MODE: onesided or allgather;
+# MODEX_CHECK_OPTION: e.g. --open-endpoint.
+# With FW_EXPECT_READ=direct|daemon in the environment, the ranks' debug
+# log must show every remote window read that way, and never the other.
 set -u
 N=$1
 PROV=${2:--}
 HOSTS=${3:-0}
 MODE=${4:-onesided}
+OPT=${5:-}
 BLD=${FW_BUILD_DIR:?}
 SRC=${FW_SOURCE_DIR:?}
 case "$N$HOSTS" in
@@ -38,8 +42,9 @@ if [ "$HOSTS" -gt 0 ]; then
     args+=(--host "$hosts" --launch-agent "$SRC/scripts/fw-netns-agent")
 fi
 
+[ -n "${FW_EXPECT_READ:-}" ] && export FW_LOG_LEVEL=debug FW_LOG_SUBSYS=modex
 FW_MODEX_MODE=$MODE timeout 120 "$BLD/launcher/fwrun" "${args[@]}" \
-    "$BLD/tests/progs/modex_check" 3 >"$out" 2>&1
+    "$BLD/tests/progs/modex_check" 3 $OPT >"$out" 2>&1
 rc=$?
 good=$(grep -c 'all values correct' "$out")
 nodes=$(grep 'all values correct' "$out" | awk '{print $4}' | sort -u | wc -l)
@@ -57,6 +62,16 @@ check "$rc" "fwrun exit status 0 (got $rc)"
 if [ "$HOSTS" -gt 0 ]; then
     want=$((HOSTS < N ? HOSTS : N))
     [ "$nodes" -eq "$want" ]; check $? "ranks ran on $want hosts ($nodes)"
+fi
+if [ -n "${FW_EXPECT_READ:-}" ]; then
+    direct=$(grep -c 'read directly' "$out")
+    daemon=$(grep -c 'from the daemon' "$out")
+    if [ "$FW_EXPECT_READ" = direct ]; then
+        [ "$direct" -gt 0 ] && [ "$daemon" -eq 0 ]
+    else
+        [ "$daemon" -gt 0 ] && [ "$direct" -eq 0 ]
+    fi
+    check $? "remote windows read $FW_EXPECT_READ (direct $direct, daemon $daemon)"
 fi
 [ "$fail" -gt 0 ] && sed 's/^/# /' "$out" | tail -20
 echo "$pass passed, $fail failed"

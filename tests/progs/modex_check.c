@@ -4,7 +4,9 @@
  * FW_MAX_VALUE included), commits, fences, then reads every key of every
  * peer and checks each byte; repeated for several epochs, with bad-input
  * checks. Prints one summary line per rank; exit 0 only if all is right.
- *   modex_check [EPOCHS]
+ *   modex_check [EPOCHS] [--open-endpoint]
+ * --open-endpoint: open the rank's fabric endpoint first (it asks for its
+ * own address), so that FW_MODEX_REMOTE=auto reads remote windows with it.
  */
 #include <fabwire.h>
 
@@ -96,6 +98,13 @@ main(int argc, char **argv)
     bad += fw_fence() != FW_ERR_NOT_INITIALIZED;
     if (fw_init(&argc, &argv) != FW_SUCCESS || fw_job_info(&ji) != FW_SUCCESS)
         return 2;
+    if (argc > 2 && strcmp(argv[2], "--open-endpoint") == 0) {
+        uint8_t addr[256];
+        size_t alen = sizeof(addr);
+
+        bad += fw_comm_peer_addr(fw_comm_world(), (int)ji.rank, addr,
+                                 &alen) != FW_SUCCESS;
+    }
     bad += fw_get(0, "key0", &v, &len) != FW_ERR_NOT_READY;
     for (e = 1; e <= epochs; e++) {
         for (k = 0; k < NKEYS; k++) {

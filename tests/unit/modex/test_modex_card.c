@@ -114,10 +114,22 @@ test_window(void)
     fw_modex_seg_destroy(seg);
 }
 
+static void
+test_remote_choice(void)
+{
+    is(fw_modex_remote_by_daemon(NULL, 0), 1, "auto, no endpoint: daemon");
+    is(fw_modex_remote_by_daemon(NULL, 1), 0, "auto, endpoint open: direct");
+    is(fw_modex_remote_by_daemon("auto", 1), 0, "auto by name");
+    is(fw_modex_remote_by_daemon("daemon", 1), 1, "daemon even with one");
+    is(fw_modex_remote_by_daemon("direct", 0), 0, "direct even without");
+    is(fw_modex_remote_by_daemon("bogus", 0), 1, "unknown: as auto");
+}
+
 int
 main(void)
 {
     test_card();
     test_window();
+    test_remote_choice();
     return fw_test_done();
 }
