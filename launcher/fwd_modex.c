@@ -161,12 +161,15 @@ fwd_modex_mode(void)
 }
 
 /* The fabric is opened at the first fence a local rank enters: jobs
- * that never fence (and single-host jobs) never pay for libfabric. */
+ * that never fence, single-host jobs and allgather mode (windows travel
+ * with the fence over the OOB tree) never pay for libfabric. */
 static int
 fwd_modex_needs_fabric(const fwd_t *d)
 {
-    return d->job.nhosts > 1 ||
-           strcmp(fw_param_get_str("FW_MODEX_LOCAL"), "fabric") == 0;
+    if (strcmp(fw_param_get_str("FW_MODEX_LOCAL"), "fabric") == 0)
+        return 1;
+    return d->job.nhosts > 1 &&
+           fw_modex_seg_mode(d->seg) == FW_MODEX_MODE_ONESIDED;
 }
 
 static fw_status_t

@@ -9,7 +9,8 @@
 # if FW_MODEX_LOCAL=fabric); MODE: onesided or allgather;
 # MODEX_CHECK_OPTION: e.g. --open-endpoint.
 # With FW_EXPECT_READ=direct|daemon in the environment, the ranks' debug
-# log must show every remote window read that way, and never the other.
+# log must show every remote window read that way, and never the other;
+# with FW_EXPECT_LIBFABRIC=no, no process may load libfabric.
 set -u
 N=$1
 PROV=${2:--}
@@ -42,7 +43,9 @@ if [ "$HOSTS" -gt 0 ]; then
     args+=(--host "$hosts" --launch-agent "$SRC/scripts/fw-netns-agent")
 fi
 
-[ -n "${FW_EXPECT_READ:-}" ] && export FW_LOG_LEVEL=debug FW_LOG_SUBSYS=modex
+if [ -n "${FW_EXPECT_READ:-}${FW_EXPECT_LIBFABRIC:-}" ]; then
+    export FW_LOG_LEVEL=debug FW_LOG_SUBSYS=modex,fab
+fi
 FW_MODEX_MODE=$MODE timeout 120 "$BLD/launcher/fwrun" "${args[@]}" \
     "$BLD/tests/progs/modex_check" 3 $OPT >"$out" 2>&1
 rc=$?
@@ -72,6 +75,10 @@ if [ -n "${FW_EXPECT_READ:-}" ]; then
         [ "$daemon" -gt 0 ] && [ "$direct" -eq 0 ]
     fi
     check $? "remote windows read $FW_EXPECT_READ (direct $direct, daemon $daemon)"
+fi
+if [ "${FW_EXPECT_LIBFABRIC:-}" = no ]; then
+    loads=$(grep -c 'libfabric loaded' "$out")
+    [ "$loads" -eq 0 ]; check $? "no process loaded libfabric ($loads)"
 fi
 [ "$fail" -gt 0 ] && sed 's/^/# /' "$out" | tail -20
 echo "$pass passed, $fail failed"
