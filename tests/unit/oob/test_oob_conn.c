@@ -6,7 +6,7 @@
  * credentials, checked in a child that drops to nobody when we are root),
  * callback counts and clean shutdown.
  */
-#include "oob/oob.h"
+#include "oob/oob_internal.h"
 #include "common/util.h"
 #include "fw_test.h"
 
@@ -14,10 +14,8 @@
 #include <poll.h>
 #include <signal.h>
 #include <pthread.h>
-#include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -223,8 +221,7 @@ test_blocking(const char *uri)
 static int
 other_uid_child(const char *uri)
 {
-    struct sockaddr_un un = {.sun_family = AF_UNIX};
-    const char *name = uri + strlen("unix:@");
+    fw_oob_sockaddr_t sa;
     uint8_t frame[FW_OOB_HDR_LEN + FW_OOB_CRED_LEN], c;
     fw_oob_hdr_t h = {FW_OOB_WIRE_VERSION, FW_OOB_MSG_CRED, 0,
                       FW_OOB_CRED_LEN, 4, 0};
@@ -239,11 +236,10 @@ other_uid_child(const char *uri)
                           &err) != FW_ERR_AUTH ||
         strstr(err.text, "belongs to uid 0") == NULL)
         bad |= 1;
-    memcpy(un.sun_path + 1, name, strlen(name));
+    if (fw_oob_uri_parse(uri, &sa, &err) != FW_SUCCESS)
+        return bad | 8;
     fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&un,
-                          (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
-                                      1 + strlen(name))) != 0)
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa.ss, sa.len) != 0)
         return bad | 8;
     fw_oob_hdr_pack(&h, frame);
     fw_oob_cred_pack(FW_OOB_PEER_PROC, 4, frame + FW_OOB_HDR_LEN);
