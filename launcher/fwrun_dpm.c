@@ -71,6 +71,7 @@ struct fwrun_dpm {
     fwrun_ep_wait_t *waits;
     struct event *tick;
     fwrun_spawn_t *spawns;      /* fwrun_spawn.c */
+    fwrun_spawn_wait_t *spawn_waits; /* spawns waiting for slots */
     uint32_t nspawned;
 };
 
@@ -632,7 +633,8 @@ fwrun_dpm_tick(evutil_socket_t fd, short what, void *arg)
     fwrun_ep_check(m, now);
     if (m->ns != NULL)
         fw_ns_expire(m->ns, now);
-    if (m->waits != NULL || (m->ns != NULL && fw_ns_next_deadline(m->ns)))
+    if (fwrun_spawn_tick(m->r, now) || m->waits != NULL ||
+        (m->ns != NULL && fw_ns_next_deadline(m->ns)))
         fwrun_dpm_arm(m);
 }
 
@@ -749,8 +751,21 @@ fwrun_dpm_spawns(fwrun_t *r)
     return &r->dpm->spawns;
 }
 
+fwrun_spawn_wait_t **
+fwrun_dpm_spawn_waits(fwrun_t *r)
+{
+    return &r->dpm->spawn_waits;
+}
+
 uint32_t
 fwrun_dpm_next_spawn(fwrun_t *r)
 {
     return ++r->dpm->nspawned;
+}
+
+void
+fwrun_dpm_wake(fwrun_t *r)
+{
+    if (r->dpm != NULL)
+        fwrun_dpm_arm(r->dpm);
 }

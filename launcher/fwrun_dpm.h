@@ -11,6 +11,7 @@
 #include "oob/oob.h"
 
 typedef struct fwrun_spawn fwrun_spawn_t;
+typedef struct fwrun_spawn_wait fwrun_spawn_wait_t;
 
 /* fwrun_dpm.c */
 fw_status_t fwrun_dpm_setup(fwrun_t *r, fw_error_t *err);
@@ -24,7 +25,10 @@ void fwrun_dpm_job_ended(fwrun_t *r);
 void fwrun_dpm_reply(fwrun_t *r, uint32_t daemon, uint32_t rank,
                      uint32_t reqid, fw_status_t st, const fw_buf_t *fields);
 fwrun_spawn_t **fwrun_dpm_spawns(fwrun_t *r);
+fwrun_spawn_wait_t **fwrun_dpm_spawn_waits(fwrun_t *r);
 uint32_t fwrun_dpm_next_spawn(fwrun_t *r);
+/* Run fwrun_spawn_tick() in FWRUN_DPM_TICK_MS. */
+void fwrun_dpm_wake(fwrun_t *r);
 
 /* fwrun_spawn.c */
 fw_status_t fwrun_spawn_request(fwrun_t *r, uint32_t daemon, uint32_t rank,
@@ -35,5 +39,8 @@ int fwrun_spawn_reaped(fwrun_t *r, pid_t pid, int status);
 uint32_t fwrun_spawn_alive(fwrun_t *r);
 void fwrun_spawn_kill(fwrun_t *r, int sig);
 void fwrun_spawn_cleanup(fwrun_t *r);
+/* Spawns waiting for slots whose time is up fail; 1 if some still wait. */
+int fwrun_spawn_tick(fwrun_t *r, uint64_t now_ms);
+
 
 #endif /* FW_LAUNCH_FWRUN_DPM_H */

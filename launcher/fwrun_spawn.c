@@ -7,6 +7,11 @@
  * ranks (FW_PARENT_PORT). The child fwrun dies with this one
  * (PDEATHSIG), so a parent job killed takes its children along; when the
  * parent's ranks finish normally, fwrun waits for its child jobs.
+ * Without --oversubscribe a child job holds the slots of the job's hosts
+ * it is placed on until its fwrun ends (job_slots.c); a spawn that does
+ * not fit while child jobs hold slots waits for them, up to
+ * FW_SPAWN_WAIT_MS, so that a spawn right after a disconnect finds the
+ * slots its predecessor's children are giving back.
  *
  * SPAWN body (dpm/dpm_spawn.c): u32 napps, napps x (str cmd, strv argv,
  * u32 maxprocs, u32 ninfo, ninfo x (str key, str value)), str port.
@@ -17,6 +22,8 @@
 #include "dpm/dpm.h"
 #include "dpm/ns_wire.h"
 #include "common/log.h"
+#include "common/param.h"
+#include "common/util.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -33,6 +40,7 @@ struct fwrun_spawn {
     pid_t pid;
     uint32_t daemon, rank, reqid, nprocs;
     int done;                  /* the parent root has its answer */
+    uint32_t *held;            /* per job host: slots its ranks take */
 };
 
 typedef struct fwrun_argv {
@@ -105,7 +113,17 @@ typedef struct fwrun_spawn_req {
     fwrun_spawn_app_t *apps;
     fwrun_spawn_info_t g;
     char *port;
+    char *list;                /* --host of the child fwrun, if ours */
 } fwrun_spawn_req_t;
+
+/* A request not started yet: it waits for child jobs to free slots. */
+struct fwrun_spawn_wait {
+    struct fwrun_spawn_wait *next;
+    fwrun_spawn_req_t q;
+    uint32_t daemon, rank, reqid, nprocs;
+    uint64_t deadline_ms, wait_ms;
+    fw_error_t why;            /* why it does not fit */
+};
 
 static void
 fwrun_spawn_req_free(fwrun_spawn_req_t *q)
@@ -125,6 +143,7 @@ fwrun_spawn_req_free(fwrun_spawn_req_t *q)
     free(q->g.map_by);
     free(q->g.npernode);
     free(q->port);
+    free(q->list);
 }
 
 /* Keep value in *slot (first one wins); value is taken. */
@@ -214,61 +233,9 @@ fwrun_spawn_parse(fw_rbuf_t *rb, fwrun_spawn_req_t *q)
     return rc;
 }
 
-/*
- * "name:slots,..." of the job's hosts, for children placed there (no
- * host/hostfile key), plus add-host. Without --oversubscribe a host
- * offers the slots its own ranks leave free, as mpirun counts a spawn
- * against the allocation; a host they fill is left out, and with none
- * left (and no add-host) the spawn fails with FW_ERR_SPAWN. With
- * --oversubscribe every host keeps its slots (they only order the
- * placement). Slots of live child jobs are not counted.
- */
-static fw_status_t
-fwrun_spawn_hostlist(const fwrun_t *r, const char *extra, char **list_p)
+static void
+fwrun_spawn_hosts_args(const fwrun_spawn_req_t *q, fwrun_argv_t *a)
 {
-    int over = (r->job.flags & FW_LAUNCH_F_OVERSUBSCRIBE) != 0;
-    size_t cap = 64 + (extra != NULL ? strlen(extra) : 0), off = 0;
-    uint32_t n = 0;
-    char *s;
-
-    for (uint32_t i = 0; i < r->job.nhosts; i++)
-        cap += strlen(r->job.hosts[i].name) + 16;
-    s = malloc(cap);
-    if (s == NULL)
-        return FW_ERR_NO_MEM;
-    s[0] = '\0';
-    for (uint32_t i = 0; i < r->job.nhosts; i++) {
-        const fw_launch_host_t *h = &r->job.hosts[i];
-        uint32_t slots = over ? h->slots
-                              : h->slots > h->nprocs ? h->slots - h->nprocs
-                                                     : 0;
-
-        if (slots == 0)
-            continue;
-        off += (size_t)snprintf(s + off, cap - off, "%s%s:%u",
-                                n++ > 0 ? "," : "", h->name, slots);
-    }
-    if (extra != NULL)
-        off += (size_t)snprintf(s + off, cap - off, "%s%s",
-                                n > 0 ? "," : "", extra);
-    if (off == 0) {
-        fprintf(stderr, "fwrun: spawn: the job's ranks use every slot of "
-                        "its hosts; use --oversubscribe, or the host or "
-                        "add-host info keys\n");
-        free(s);
-        return FW_ERR_SPAWN;
-    }
-    *list_p = s;
-    return FW_SUCCESS;
-}
-
-static fw_status_t
-fwrun_spawn_hosts_args(const fwrun_t *r, const fwrun_spawn_req_t *q,
-                       fwrun_argv_t *a)
-{
-    char *list = NULL;
-    fw_status_t rc;
-
     if (q->g.host != NULL || q->g.hostfile != NULL) {
         if (q->g.host != NULL) {
             fwrun_argv_add(a, "--host");
@@ -278,19 +245,16 @@ fwrun_spawn_hosts_args(const fwrun_t *r, const fwrun_spawn_req_t *q,
             fwrun_argv_add(a, "--hostfile");
             fwrun_argv_add(a, q->g.hostfile);
         }
-        return FW_SUCCESS;
+        return;
     }
-    rc = fwrun_spawn_hostlist(r, q->g.add_host, &list);
-    if (rc != FW_SUCCESS)
-        return rc;
-    fwrun_argv_add(a, "--host");
-    fwrun_argv_add(a, list);
-    free(list);
+    if (q->list != NULL) {
+        fwrun_argv_add(a, "--host");
+        fwrun_argv_add(a, q->list);
+    }
     if (q->g.add_hostfile != NULL) {
         fwrun_argv_add(a, "--hostfile");
         fwrun_argv_add(a, q->g.add_hostfile);
     }
-    return FW_SUCCESS;
 }
 
 static void
@@ -366,8 +330,7 @@ fwrun_spawn_argv(const fwrun_t *r, const fwrun_spawn_req_t *q,
         fwrun_argv_add(a, agent);
     }
     free(agent);
-    if (fwrun_spawn_hosts_args(r, q, a) != FW_SUCCESS)
-        return FW_ERR_SPAWN;
+    fwrun_spawn_hosts_args(q, a);
     if (q->g.map_by != NULL) {
         fwrun_argv_add(a, "--map-by");
         fwrun_argv_add(a, q->g.map_by);
@@ -464,45 +427,197 @@ fwrun_spawn_fail(fwrun_t *r, uint32_t daemon, uint32_t rank, uint32_t reqid,
     fw_buf_cleanup(&b);
 }
 
-fw_status_t
-fwrun_spawn_request(fwrun_t *r, uint32_t daemon, uint32_t rank,
-                    uint32_t reqid, fw_rbuf_t *rb)
+/* Slots the running child jobs hold on each of the job's hosts. */
+static fw_status_t
+fwrun_spawn_held(fwrun_t *r, uint32_t **held_p, uint64_t *total_p)
 {
-    fwrun_spawn_req_t q;
-    fwrun_spawn_t *sp = NULL;
-    fw_buf_t b;
-    uint32_t n = 0;
-    fw_status_t rc;
+    uint32_t *held = calloc(r->job.nhosts + 1, sizeof(*held));
+    uint64_t total = 0;
 
-    memset(&q, 0, sizeof(q));
-    rc = fwrun_spawn_parse(rb, &q);
-    for (uint32_t i = 0; q.apps != NULL && i < q.napps; i++)
-        n += q.apps[i].np;
-    if (rc == FW_SUCCESS && r->state != FWRUN_RUNNING)
-        rc = FW_ERR_SPAWN;
-    if (rc == FW_SUCCESS && (sp = calloc(1, sizeof(*sp))) == NULL)
-        rc = FW_ERR_NO_MEM;
-    if (rc == FW_SUCCESS) {
-        *sp = (fwrun_spawn_t){NULL, fwrun_dpm_next_spawn(r), 0, daemon,
-                              rank, reqid, n, 0};
-        rc = fwrun_spawn_start(r, &q, sp);
+    if (held == NULL)
+        return FW_ERR_NO_MEM;
+    for (fwrun_spawn_t *sp = *fwrun_dpm_spawns(r); sp != NULL; sp = sp->next)
+        for (uint32_t i = 0; sp->held != NULL && i < r->job.nhosts; i++) {
+            held[i] += sp->held[i];
+            total += sp->held[i];
+        }
+    *held_p = held;
+    *total_p = total;
+    return FW_SUCCESS;
+}
+
+/*
+ * Where w's children go: w->q.list when they go on the job's hosts, and
+ * the slots they will hold there (*take_p). FW_ERR_TOO_BIG (w->why says
+ * why) when they do not fit; *busy_p: slots held by running child jobs.
+ */
+static fw_status_t
+fwrun_spawn_place(fwrun_t *r, fwrun_spawn_wait_t *w, uint32_t **take_p,
+                  uint64_t *busy_p)
+{
+    fwrun_spawn_req_t *q = &w->q;
+    fw_launch_slots_args_t a = {q->g.host, q->g.hostfile, 0, w->nprocs, 0};
+    uint32_t *held = NULL;
+    fw_status_t rc = FW_SUCCESS;
+
+    a.by_node = q->g.map_by != NULL && strcmp(q->g.map_by, "node") == 0;
+    if (q->g.npernode != NULL)
+        a.npernode = (uint32_t)strtoul(q->g.npernode, NULL, 10);
+    *busy_p = 0;
+    if (q->g.host == NULL && q->g.hostfile == NULL) {
+        free(q->list);
+        q->list = NULL;
+        rc = fwrun_spawn_held(r, &held, busy_p);
+        if (rc == FW_SUCCESS)
+            rc = fw_launch_slots_free_list(&r->job, held, q->g.add_host,
+                                           &q->list);
+        if (rc == FW_ERR_TOO_BIG && q->g.add_hostfile != NULL)
+            rc = FW_SUCCESS; /* the add-hostfile's hosts only */
+        if (rc == FW_ERR_TOO_BIG)
+            fw_errprintf(&w->why, "the job's ranks%s use every slot of its "
+                         "hosts; use --oversubscribe, or the host or "
+                         "add-host info keys",
+                         *busy_p > 0 ? " and its running child jobs" : "");
+        a.list = q->list;
+        a.hostfile = q->g.add_hostfile;
     }
-    fwrun_spawn_req_free(&q);
+    if (rc == FW_SUCCESS)
+        rc = fw_launch_slots_predict(&r->job, &a, take_p, &w->why);
+    free(held);
+    return rc;
+}
+
+/* Keep w (last in line) until a child job ends or its time is up. */
+static void
+fwrun_spawn_park(fwrun_t *r, fwrun_spawn_wait_t *w)
+{
+    fwrun_spawn_wait_t **pp = fwrun_dpm_spawn_waits(r);
+
+    while (*pp != NULL)
+        pp = &(*pp)->next;
+    w->next = NULL;
+    *pp = w;
+    fwrun_dpm_wake(r);
+    FW_LOG_DEBUG("dpm", "fwrun: spawn of %u waits for slots: %s",
+                 w->nprocs, w->why.text);
+}
+
+/* Start the child job and give its id to the parent root. */
+static fw_status_t
+fwrun_spawn_launch(fwrun_t *r, fwrun_spawn_wait_t *w, uint32_t **take)
+{
+    fwrun_spawn_t *sp = calloc(1, sizeof(*sp));
+    fw_status_t rc;
+    fw_buf_t b;
+
+    if (sp == NULL)
+        return FW_ERR_NO_MEM;
+    *sp = (fwrun_spawn_t){NULL, fwrun_dpm_next_spawn(r), 0, w->daemon,
+                          w->rank, w->reqid, w->nprocs, 0, *take};
+    rc = fwrun_spawn_start(r, &w->q, sp);
     if (rc != FW_SUCCESS) {
         free(sp);
-        fwrun_spawn_fail(r, daemon, rank, reqid, n,
-                         rc == FW_ERR_PROTO ? FW_ERR_PROTO
-                         : rc == FW_ERR_BAD_PARAM ? FW_ERR_BAD_PARAM
-                                                  : FW_ERR_SPAWN);
-        return FW_SUCCESS; /* answered */
+        return rc;
     }
+    *take = NULL;
     sp->next = *fwrun_dpm_spawns(r);
     *fwrun_dpm_spawns(r) = sp;
     fw_buf_init(&b);
     fw_buf_put_u64(&b, sp->id);
-    fwrun_dpm_reply(r, daemon, rank, reqid, FW_SUCCESS, &b);
+    fwrun_dpm_reply(r, w->daemon, w->rank, w->reqid, FW_SUCCESS, &b);
     fw_buf_cleanup(&b);
     return FW_SUCCESS;
+}
+
+/* Start w's child job, keep it waiting for slots, or answer its failure
+ * (rc: how the request went so far). Takes w. */
+static void
+fwrun_spawn_try(fwrun_t *r, fwrun_spawn_wait_t *w, fw_status_t rc,
+                uint64_t now_ms)
+{
+    uint32_t *take = NULL;
+    uint64_t busy = 0;
+
+    if (rc == FW_SUCCESS && r->state != FWRUN_RUNNING)
+        rc = FW_ERR_SPAWN;
+    if (rc == FW_SUCCESS)
+        rc = fwrun_spawn_place(r, w, &take, &busy);
+    if (rc == FW_ERR_TOO_BIG && busy > 0 && now_ms < w->deadline_ms) {
+        fwrun_spawn_park(r, w);
+        return;
+    }
+    if (rc == FW_ERR_TOO_BIG || rc == FW_ERR_PARSE || rc == FW_ERR_NOT_FOUND) {
+        if (busy > 0)
+            fprintf(stderr, "fwrun: spawn: %s (running child jobs hold "
+                    "slots; waited FW_SPAWN_WAIT_MS=%llu ms for them)\n",
+                    w->why.text, (unsigned long long)w->wait_ms);
+        else
+            fprintf(stderr, "fwrun: spawn: %s\n", w->why.text);
+        rc = FW_ERR_SPAWN;
+    }
+    if (rc == FW_SUCCESS)
+        rc = fwrun_spawn_launch(r, w, &take);
+    if (rc != FW_SUCCESS)
+        fwrun_spawn_fail(r, w->daemon, w->rank, w->reqid, w->nprocs,
+                         rc == FW_ERR_PROTO ? FW_ERR_PROTO
+                         : rc == FW_ERR_BAD_PARAM ? FW_ERR_BAD_PARAM
+                                                  : FW_ERR_SPAWN);
+    free(take);
+    fwrun_spawn_req_free(&w->q);
+    free(w);
+}
+
+/* Requests waiting for slots try again: a child job ended, or time. */
+static void
+fwrun_spawn_retry(fwrun_t *r, uint64_t now_ms, int all)
+{
+    fwrun_spawn_wait_t *w, *line = *fwrun_dpm_spawn_waits(r);
+
+    *fwrun_dpm_spawn_waits(r) = NULL;
+    while ((w = line) != NULL) {
+        line = w->next;
+        if (all || now_ms >= w->deadline_ms)
+            fwrun_spawn_try(r, w, FW_SUCCESS, now_ms);
+        else
+            fwrun_spawn_park(r, w);
+    }
+}
+
+int
+fwrun_spawn_tick(fwrun_t *r, uint64_t now_ms)
+{
+    fwrun_spawn_retry(r, now_ms, 0);
+    return *fwrun_dpm_spawn_waits(r) != NULL;
+}
+
+static uint64_t
+fwrun_spawn_now_ms(void)
+{
+    return fw_time_ns() / 1000000ull;
+}
+
+fw_status_t
+fwrun_spawn_request(fwrun_t *r, uint32_t daemon, uint32_t rank,
+                    uint32_t reqid, fw_rbuf_t *rb)
+{
+    fwrun_spawn_wait_t *w = calloc(1, sizeof(*w));
+    uint64_t now = fwrun_spawn_now_ms();
+    fw_status_t rc;
+
+    if (w == NULL) {
+        fwrun_spawn_fail(r, daemon, rank, reqid, 0, FW_ERR_NO_MEM);
+        return FW_SUCCESS;
+    }
+    rc = fwrun_spawn_parse(rb, &w->q);
+    for (uint32_t i = 0; w->q.apps != NULL && i < w->q.napps; i++)
+        w->nprocs += w->q.apps[i].np;
+    w->daemon = daemon;
+    w->rank = rank;
+    w->reqid = reqid;
+    w->wait_ms = (uint64_t)fw_param_get_long("FW_SPAWN_WAIT_MS", 0, 3600000);
+    w->deadline_ms = now + w->wait_ms;
+    fwrun_spawn_try(r, w, rc, now);
+    return FW_SUCCESS; /* answered, or waiting */
 }
 
 fw_status_t
@@ -543,7 +658,9 @@ fwrun_spawn_reaped(fwrun_t *r, pid_t pid, int status)
                      WIFSIGNALED(status) ? "signal" : "status",
                      WIFSIGNALED(status) ? WTERMSIG(status)
                                          : WEXITSTATUS(status));
+        free(sp->held);
         free(sp);
+        fwrun_spawn_retry(r, fwrun_spawn_now_ms(), 1); /* slots came back */
         return 1;
     }
     return 0;
@@ -573,14 +690,21 @@ fwrun_spawn_kill(fwrun_t *r, int sig)
 void
 fwrun_spawn_cleanup(fwrun_t *r)
 {
+    fwrun_spawn_wait_t *w;
     fwrun_spawn_t *sp;
 
+    while ((w = *fwrun_dpm_spawn_waits(r)) != NULL) {
+        *fwrun_dpm_spawn_waits(r) = w->next; /* its rank is gone */
+        fwrun_spawn_req_free(&w->q);
+        free(w);
+    }
     while ((sp = *fwrun_dpm_spawns(r)) != NULL) {
         *fwrun_dpm_spawns(r) = sp->next;
         if (sp->pid > 0) {
             kill(sp->pid, SIGTERM);
             waitpid(sp->pid, NULL, 0);
         }
+        free(sp->held);
         free(sp);
     }
 }

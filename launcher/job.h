@@ -113,6 +113,36 @@ void fw_launch_job_local(const fw_launch_job_t *job, uint32_t rank,
 /* Application index of a rank. */
 uint32_t fw_launch_job_app_of(const fw_launch_job_t *job, uint32_t rank);
 
+/* Spawn placement (job_slots.c). */
+typedef struct fw_launch_slots_args {
+    const char *list;       /* --host of the child fwrun, or NULL */
+    const char *hostfile;   /* --hostfile, or NULL */
+    uint32_t npernode;      /* 0: the hosts' slots */
+    uint32_t nprocs;
+    int by_node;            /* --map-by node */
+} fw_launch_slots_args_t;
+
+/*
+ * "name:slots,..." of job's hosts with the slots that its ranks and
+ * held[] (one entry per job host: slots of running child jobs) leave
+ * free, then extra (add-host) if not NULL; with --oversubscribe every
+ * host keeps its slots. FW_ERR_TOO_BIG when the list would be empty.
+ */
+fw_status_t fw_launch_slots_free_list(const fw_launch_job_t *job,
+                                      const uint32_t *held,
+                                      const char *extra, char **list_p);
+
+/*
+ * Map a child job as a child fwrun started with a's arguments (and job's
+ * --oversubscribe) will: *held_p (calloc'd, one entry per host of job)
+ * gets the ranks it places on each of job's hosts (matched by name).
+ * FW_ERR_TOO_BIG (err says why) when they do not fit; FW_ERR_PARSE or
+ * FW_ERR_NOT_FOUND for a bad list or hostfile.
+ */
+fw_status_t fw_launch_slots_predict(const fw_launch_job_t *job,
+                                    const fw_launch_slots_args_t *a,
+                                    uint32_t **held_p, fw_error_t *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -18,7 +18,10 @@ FW_PARAM_TABLE(launch,
     {"FW_LAUNCH_TIMEOUT_MS", "30000",
      "time allowed for every daemon to start and report in"},
     {"FW_FWD_PATH", NULL,
-     "path of the fwd daemon (default: next to fwrun)"})
+     "path of the fwd daemon (default: next to fwrun)"},
+    {"FW_SPAWN_WAIT_MS", "5000",
+     "without --oversubscribe, how long a spawn that does not fit waits "
+     "for running child jobs to give their slots back"})
 
 void
 fw_launch_strv_free(char **v)

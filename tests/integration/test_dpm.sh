@@ -330,6 +330,18 @@ case_failures() {
         spawn_noslot 2
     dpm_ok "a job of 1 rank on 2 slots cannot spawn 2 children:" \
         "$(sed -n 's/^no slot: //p' "$R_OUT")"
+    # running child jobs hold their slots: a child lingering 2 s after
+    # its disconnect keeps the only free slot until its job ends
+    dpm_run "spawn_held wait" 3 60 -- --host localhost:2 -n 1 "$P" \
+        spawn_held 2 wait
+    dpm_ok "the next spawn waits for the lingering child's job to end," \
+        "then takes its slot: $(sed -n 's/^held: //p' "$R_OUT")"
+    FW_SPAWN_WAIT_MS=300 dpm_run "spawn_held fail" 2 60 -- \
+        --host localhost:2 -n 1 "$P" spawn_held 3 fail
+    dpm_ok "with FW_SPAWN_WAIT_MS=300 it fails instead, before the child" \
+        "ends: $(sed -n 's/^held: //p' "$R_OUT")"
+    grep -q 'running child jobs use every slot.*hold slots' "$R_ERR"
+    t_ok $? "fwrun says the running child jobs hold the slots"
     dpm_run "closeport" 1 30 -- -n 1 "$P" closeport
     dpm_ok "fw_port_close from another thread ends a pending accept:" \
         "$(sed -n 's/^closed port: //p' "$R_OUT")"

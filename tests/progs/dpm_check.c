@@ -19,6 +19,9 @@
  *   dpm_check spawn_fail              failing spawns, bad arguments
  *   dpm_check spawn_noslot K          K children beyond the free slots:
  *                                     FW_ERR_SPAWN
+ *   dpm_check spawn_held SECS wait|fail  a child lingering SECS holds
+ *                                     its slot: the next spawn waits for
+ *                                     it, or fails (FW_SPAWN_WAIT_MS short)
  *   dpm_check spawn_info WDIR HOSTS K info keys (HOSTS "-": none)
  *   dpm_check spawn_where K KEY VALUE.. children placed by info keys;
  *                                     prints "child J addr A"
@@ -1558,6 +1561,53 @@ dpm_check_spawn_noslot(int k)
         printf("no slot: %s after %.0f ms\n", fw_strerror(st), ms);
 }
 
+/*
+ * Run with one free slot and no --oversubscribe: a child that lingers
+ * secs after its disconnect still holds that slot, so the next spawn
+ * either waits until the child job ends (want "wait": it starts after
+ * about secs) or, with FW_SPAWN_WAIT_MS shorter than secs, fails with
+ * FW_ERR_SPAWN well before the child ends (want "fail").
+ */
+static void
+dpm_check_spawn_held(const char *secs, const char *want)
+{
+    fw_comm_t *inter = NULL;
+    int codes[1] = {FW_SUCCESS}, apps[1] = {1}, wait = !strcmp(want, "wait");
+    double t0, ms, linger_ms = 1000.0 * atoi(secs);
+    fw_status_t st;
+
+    st = dpm_check_do_spawn(1, NULL, "linger", secs, &inter, codes);
+    CHECK(st == FW_SUCCESS && inter != NULL, "spawn: %s", fw_strerror(st));
+    if (st != FW_SUCCESS || inter == NULL)
+        return;
+    dpm_check_parent_talk(inter, apps, 0);
+    dpm_check_disconnect(&inter, "disconnect the lingering child");
+    codes[0] = -12345;
+    t0 = dpm_check_now_ms();
+    st = dpm_check_do_spawn(1, NULL, "quick", NULL, &inter, codes);
+    ms = dpm_check_now_ms() - t0;
+    if (wait) {
+        CHECK(st == FW_SUCCESS && inter != NULL && codes[0] == FW_SUCCESS,
+              "spawn into the slot the lingering child gives back: %s",
+              fw_strerror(st));
+        CHECK(ms >= 0.7 * linger_ms, "the spawn started after %.0f ms, "
+              "while the child held the only free slot for %.0f ms", ms,
+              linger_ms);
+        if (inter != NULL) {
+            dpm_check_parent_talk(inter, apps, 0);
+            dpm_check_disconnect(&inter, "disconnect the second child");
+        }
+    } else {
+        CHECK(st == FW_ERR_SPAWN && inter == NULL && codes[0] != FW_SUCCESS,
+              "spawn while the only free slot is held: %s, code %d",
+              fw_strerror(st), codes[0]);
+        CHECK(ms < linger_ms, "the refused spawn took %.0f ms, the child "
+              "held the slot for %.0f ms", ms, linger_ms);
+    }
+    if (fw_comm_rank(fw_comm_world()) == 0)
+        printf("held: %s after %.0f ms\n", fw_strerror(st), ms);
+}
+
 /* Spawn one child that lingers secs after the disconnect; then this
  * job ends with status code (0: children outlive it; else: the failed
  * parent job takes them along). */
@@ -1766,6 +1816,8 @@ main(int argc, char **argv)
         dpm_check_noparent();
     } else if (strcmp(cmd, "cycles") == 0 && argc == 3) {
         dpm_check_cycles(atoi(argv[2]));
+    } else if (strcmp(cmd, "spawn_held") == 0 && argc == 4) {
+        dpm_check_spawn_held(argv[2], argv[3]);
     } else if (strcmp(cmd, "spawn_linger") == 0 && argc == 4) {
         int code = dpm_check_spawn_linger(argv[2], atoi(argv[3]));
 
