@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FW_DPM_FOREVER_MS 86400000
-
 const uint8_t fw_dpm_token[FW_DPM_TOKEN_LEN] = {'f', 'w', 'd', '1'};
 
 fw_status_t
@@ -30,22 +28,18 @@ fw_dpm_send(fw_comm_t *comm, fw_dpm_group_t *g, uint32_t dst, uint64_t cls,
     return rc;
 }
 
-/* src UINT32_MAX: from any member. */
+/* From member src exactly: internal steps never post wildcards (see
+ * fw_fab_exact_tags()). */
 fw_status_t
 fw_dpm_recv(fw_comm_t *comm, uint32_t src, uint64_t cls, uint32_t t,
             void *buf, size_t cap, size_t *len_p)
 {
-    uint64_t ignore = 0;
     fw_fab_t *fab;
     fw_status_t rc = fw_dpm_ep(&fab);
 
-    if (src == UINT32_MAX) {
-        ignore = (uint64_t)(FW_DPM_MAX_RANKS - 1) << 16;
-        src = 0;
-    }
     if (rc == FW_SUCCESS)
-        rc = fw_fab_trecv(fab, fw_dpm_tag(cls, comm->cid, src, t), ignore,
-                          buf, cap, len_p, NULL, FW_DPM_FOREVER_MS);
+        rc = fw_fab_trecv(fab, fw_dpm_tag(cls, comm->cid, src, t), 0, buf,
+                          cap, len_p, NULL, FW_DPM_FOREVER_MS);
     return rc;
 }
 

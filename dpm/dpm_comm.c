@@ -15,8 +15,6 @@
 
 fw_dpm_state_t fw_dpm_g;
 
-#define FW_DPM_FOREVER_MS 86400000
-
 int
 fw_dpm_timeout_ms(const char *param, long dflt_max)
 {
@@ -119,6 +117,7 @@ fw_dpm_fini(void)
         fw_dpm_comm_free(s->comms);
     while (s->ports != NULL)
         fw_dpm_port_drop(s->ports);
+    fw_dpm_env_drop(0, 1);
     fw_dpm_group_release(&s->world_g);
     fw_dpm_group_release(&s->self_g);
     fw_dpm_av_fini();
@@ -353,6 +352,7 @@ fw_dpm_comm_free(fw_comm_t *comm)
     }
     if (fw_dpm_g.parent == comm)
         fw_dpm_g.parent = NULL;
+    fw_dpm_env_drop(comm->cid, 0);
     fw_dpm_group_free(comm->local);
     fw_dpm_group_free(comm->remote);
     free(comm);
@@ -417,11 +417,31 @@ fw_comm_send(fw_comm_t *comm, int dest, int tag, const void *buf, size_t len)
     rc = fw_dpm_ep(&fab);
     if (rc == FW_SUCCESS)
         rc = fw_dpm_member_peer(g, (uint32_t)dest, &peer);
+    if (rc == FW_SUCCESS && fw_fab_exact_tags(fab))
+        rc = fw_dpm_env_send(fab, peer, comm, (uint32_t)tag);
     if (rc == FW_SUCCESS)
         rc = fw_fab_tsend(fab, peer,
                           fw_dpm_tag(FW_DPM_CLASS_USER, comm->cid, comm->rank,
                                      (uint32_t)tag),
                           buf, len, FW_DPM_FOREVER_MS);
+    return rc;
+}
+
+/* fw_comm_recv on an exact-tag fabric: wildcards through envelopes. */
+static fw_status_t
+fw_dpm_recv_exact(fw_fab_t *fab, fw_comm_t *comm, int src, int tag,
+                  void *buf, size_t cap, size_t *got_p)
+{
+    uint32_t s = (uint32_t)src, t = (uint32_t)tag;
+    fw_status_t rc = FW_SUCCESS;
+
+    if (src == FW_ANY_SOURCE || tag == FW_ANY_TAG)
+        rc = fw_dpm_env_pick(fab, comm, src, tag, &s, &t);
+    if (rc == FW_SUCCESS)
+        rc = fw_fab_trecv(fab, fw_dpm_tag(FW_DPM_CLASS_USER, comm->cid, s, t),
+                          0, buf, cap, got_p, NULL, FW_DPM_FOREVER_MS);
+    if (rc == FW_SUCCESS || rc == FW_ERR_TRUNCATE)
+        fw_dpm_env_consume(fab, comm, s, t);
     return rc;
 }
 
@@ -446,7 +466,9 @@ fw_comm_recv(fw_comm_t *comm, int src, int tag, void *buf, size_t cap,
     if (tag == FW_ANY_TAG)
         ignore |= 0xffffu;
     rc = fw_dpm_ep(&fab);
-    if (rc == FW_SUCCESS)
+    if (rc == FW_SUCCESS && fw_fab_exact_tags(fab))
+        rc = fw_dpm_recv_exact(fab, comm, src, tag, buf, cap, &got);
+    else if (rc == FW_SUCCESS)
         rc = fw_fab_trecv(fab,
                           fw_dpm_tag(FW_DPM_CLASS_USER, comm->cid,
                                      src < 0 ? 0 : (uint32_t)src,

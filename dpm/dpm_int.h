@@ -36,7 +36,8 @@ enum {
     FW_DPM_STEP_XCHG = 2,   /* root <-> remote root */
     FW_DPM_STEP_FANIN = 3,  /* members -> root (barrier) */
     FW_DPM_STEP_FANOUT = 4, /* root -> members (barrier) */
-    FW_DPM_STEP_PRIME = 5   /* to ourselves when the endpoint opens */
+    FW_DPM_STEP_PRIME = 5,  /* to ourselves when the endpoint opens */
+    FW_DPM_STEP_ENV = 6     /* envelope of a user message (dpm_env.c) */
 };
 
 /* Payload of barrier steps (4 bytes, not empty: zero-length tagged
@@ -47,6 +48,9 @@ enum {
  * (the root hung in the fan-in); per-source receives never did in 50. */
 #define FW_DPM_TOKEN_LEN 4
 extern const uint8_t fw_dpm_token[FW_DPM_TOKEN_LEN];
+
+/* Timeout of steps and user receives that wait as long as it takes. */
+#define FW_DPM_FOREVER_MS 86400000
 
 /* Largest internal message (group descriptions): ~30k members. */
 #define FW_DPM_MSG_MAX (1u << 20)
@@ -91,6 +95,8 @@ typedef struct fw_dpm_port {
 } fw_dpm_port_t;
 
 /* The layer's process-wide state (one job per process). */
+typedef struct fw_dpm_env fw_dpm_env_t;
+
 typedef struct fw_dpm_state {
     int up;                  /* fw_dpm_init done */
     fw_fab_t *fab;           /* == fw_client_g.fab once opened */
@@ -104,6 +110,7 @@ typedef struct fw_dpm_state {
     void *av;                /* address -> peer cache (dpm_group.c) */
     void **graveyard;        /* buffers of abandoned receives */
     size_t ngraveyard;
+    fw_dpm_env_t *envs;      /* envelopes read, oldest first (dpm_env.c) */
 } fw_dpm_state_t;
 
 extern fw_dpm_state_t fw_dpm_g;
@@ -123,6 +130,18 @@ fw_status_t fw_dpm_comm_check(const fw_comm_t *comm);
 void fw_dpm_comm_link(fw_comm_t *comm);
 void fw_dpm_comm_free(fw_comm_t *comm);
 int fw_dpm_timeout_ms(const char *param, long dflt_max);
+
+/* dpm_env.c: wildcard receives on exact-tag fabrics */
+fw_status_t fw_dpm_env_send(fw_fab_t *fab, uint64_t peer, const fw_comm_t *comm,
+                            uint32_t tag);
+/* Oldest envelope of comm fitting src/tag (-1: any), reading as needed. */
+fw_status_t fw_dpm_env_pick(fw_fab_t *fab, const fw_comm_t *comm, int src,
+                            int tag, uint32_t *src_p, uint32_t *tag_p);
+/* A message (src, tag) of comm was received: its envelope goes. */
+void fw_dpm_env_consume(fw_fab_t *fab, const fw_comm_t *comm, uint32_t src,
+                        uint32_t tag);
+/* Forget the envelopes read for cid (all: every one). */
+void fw_dpm_env_drop(uint32_t cid, int all);
 
 /* dpm_group.c */
 fw_dpm_group_t *fw_dpm_group_new(uint32_t n, const char *jobid);

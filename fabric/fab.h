@@ -196,6 +196,16 @@ void fw_fab_close(fw_fab_t *fab);
  */
 void fw_fab_shm_sweep(pid_t pid);
 
+/*
+ * 1 if tagged receives on fab must use exact tags (ignore 0), from
+ * FW_FAB_EXACT_TAGS: libfabric's shm before 1.19 matches a receive
+ * against messages that arrived before it with the mask of some earlier,
+ * recycled receive instead of its own, so a wildcard receive misses them
+ * and, once one was posted, an exact receive may take a message that is
+ * not its own. Callers then match wildcards themselves.
+ */
+int fw_fab_exact_tags(const fw_fab_t *fab);
+
 /* Provider name, e.g. "tcp;ofi_rxm". Borrowed, valid until close. */
 const char *fw_fab_provider(const fw_fab_t *fab);
 
@@ -317,7 +327,8 @@ fw_status_t fw_fab_tsend_nb(fw_fab_t *fab, uint64_t peer, uint64_t tag,
  * Post a tagged receive from any peer of a message whose tag matches
  * tag outside the ignore bits. The callback gets the length and tag; a
  * larger message than cap completes with FW_ERR_TRUNCATE. Same rules
- * and return codes as fw_fab_tsend_nb(). Non-blocking.
+ * and return codes as fw_fab_tsend_nb(), plus FW_ERR_UNSUPPORTED for
+ * ignore bits where fw_fab_exact_tags() holds. Non-blocking.
  */
 fw_status_t fw_fab_trecv_nb(fw_fab_t *fab, uint64_t tag, uint64_t ignore,
                             void *buf, size_t cap, fw_fab_cb_t cb,

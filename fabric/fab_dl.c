@@ -7,7 +7,7 @@
  * (measured 205 ms on an idle machine), more under load. Linking it would
  * charge that to fwrun, every fwd and every rank, although single-host
  * jobs never touch the fabric.
- * Only five libfabric entry points are real symbols; the rest of the API
+ * Only six libfabric entry points are real symbols; the rest of the API
  * is inline calls through the objects' ops tables.
  */
 #include "fabric/fab_internal.h"
@@ -116,7 +116,8 @@ fw_fab_dl_load(fw_error_t *err)
         fw_fab_dl_sym(h, "fi_freeinfo", (void **)&dl.freeinfo, err) != 0 ||
         fw_fab_dl_sym(h, "fi_dupinfo", (void **)&dl.dupinfo, err) != 0 ||
         fw_fab_dl_sym(h, "fi_fabric", (void **)&dl.fabric, err) != 0 ||
-        fw_fab_dl_sym(h, "fi_strerror", (void **)&dl.strerror, err) != 0) {
+        fw_fab_dl_sym(h, "fi_strerror", (void **)&dl.strerror, err) != 0 ||
+        fw_fab_dl_sym(h, "fi_version", (void **)&dl.version, err) != 0) {
         dlclose(h);
         status = FW_ERR_FABRIC;
         goto out_unlock;

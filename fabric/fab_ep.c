@@ -205,6 +205,7 @@ fw_fab_ep_setup(fw_fab_t *fab)
                         : (UINT64_C(1) << (8 * key_size)) - 1;
     fab->next_key = 1;
     fab->spin_us = fw_fab_info_spin_us();
+    fab->exact_tags = fw_fab_info_exact_tags(fab->prov);
     fab->wait_fd = -1;
 }
 
@@ -344,6 +345,13 @@ fw_fab_close(fw_fab_t *fab)
     fi_freeinfo(fab->info);
     free(fab);
     errno = saved;
+}
+
+/*---------------------------------------------------------------------------*/
+int
+fw_fab_exact_tags(const fw_fab_t *fab)
+{
+    return fab != NULL && fab->exact_tags;
 }
 
 /*---------------------------------------------------------------------------*/

@@ -82,6 +82,12 @@ FW_PARAM_TABLE(fab,
      "page faults per process at its first connection); 128 is what it "
      "posts per connection without a shared context (verbs), so only the "
      "tcp case changes; -1: leave libfabric's default"},
+    {"FW_FAB_EXACT_TAGS", "auto",
+     "post only exact-tag receives, wildcard receives being matched "
+     "through envelopes by the dpm layer: auto = where the provider needs "
+     "it (shm before libfabric 1.19 matches messages that arrived before "
+     "their receive with a stale mask: wildcard receives hang, exact ones "
+     "may take the wrong message); 1 = always (testing); 0 = never"},
     {"FW_FAB_MR_MODE_EXTRA", NULL,
      "testing: obey FI_MR_LOCAL although the provider did not ask "
      "(value: local)"})
@@ -224,6 +230,23 @@ long
 fw_fab_info_spin_us(void)
 {
     return fw_param_get_long("FW_FAB_SPIN_US", 0, 1000000);
+}
+
+/*---------------------------------------------------------------------------*/
+int
+fw_fab_info_exact_tags(const fw_fab_prov_t *prov)
+{
+    const char *s = fw_param_get_str("FW_FAB_EXACT_TAGS");
+
+    if (s != NULL && strcmp(s, "1") == 0)
+        return 1;
+    if (s != NULL && strcmp(s, "0") == 0)
+        return 0;
+    if (s != NULL && strcmp(s, "auto") != 0)
+        FW_LOG_WARN("fab", "FW_FAB_EXACT_TAGS=%s: not auto, 0 or 1; using "
+                    "auto", s);
+    return (prov->quirks & FW_FAB_QUIRK_UNEXP_MASK) != 0 &&
+           fw_fab_dl_g.version() < FI_VERSION(1, 19);
 }
 
 /*---------------------------------------------------------------------------*/

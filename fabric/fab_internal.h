@@ -28,6 +28,7 @@ typedef struct fw_fab_dl {
     struct fi_info *(*dupinfo)(const struct fi_info *);
     int (*fabric)(struct fi_fabric_attr *, struct fid_fabric **, void *);
     const char *(*strerror)(int);
+    uint32_t (*version)(void);
 } fw_fab_dl_t;
 
 extern fw_fab_dl_t fw_fab_dl_g;
@@ -36,7 +37,7 @@ extern fw_fab_dl_t fw_fab_dl_g;
 fw_status_t fw_fab_dl_load(fw_error_t *err);
 const char *fw_fab_dl_strerror(int errnum);
 
-/* The five real libfabric symbols go through the loaded table; every
+/* The six real libfabric symbols go through the loaded table; every
  * other call is an inline through the objects' ops. */
 #define fi_getinfo(...) fw_fab_dl_g.getinfo(__VA_ARGS__)
 #define fi_freeinfo(info) fw_fab_dl_g.freeinfo(info)
@@ -71,7 +72,10 @@ typedef enum fw_fab_quirk_flags {
     FW_FAB_QUIRK_EXPLICIT = 1u << 1,   /* never chosen automatically */
     FW_FAB_QUIRK_TGT_PROGRESS = 1u << 2, /* RMA target must progress */
     FW_FAB_QUIRK_NO_WAIT_FD = 1u << 3, /* CQ has no FI_WAIT_FD */
-    FW_FAB_QUIRK_NO_NIC = 1u << 4      /* no NIC: FW_NIC does not apply */
+    FW_FAB_QUIRK_NO_NIC = 1u << 4,     /* no NIC: FW_NIC does not apply */
+    FW_FAB_QUIRK_UNEXP_MASK = 1u << 5  /* before libfabric 1.19: a tagged
+                                          receive's ignore mask is not used
+                                          against its unexpected queue */
 } fw_fab_quirk_flags_t;
 
 /*
@@ -94,7 +98,8 @@ typedef enum fw_fab_quirk_flags {
       FW_FAB_CAPS_BASE, FW_FAB_QUIRK_SRC_ADDR | FW_FAB_QUIRK_TGT_PROGRESS)    \
     X(SHM, "shm", NULL, FI_ADDR_STR, FI_PROGRESS_MANUAL, FW_FAB_CAPS_BASE,    \
       FW_FAB_QUIRK_EXPLICIT | FW_FAB_QUIRK_NO_WAIT_FD |                       \
-          FW_FAB_QUIRK_TGT_PROGRESS | FW_FAB_QUIRK_NO_NIC)
+          FW_FAB_QUIRK_TGT_PROGRESS | FW_FAB_QUIRK_NO_NIC |                   \
+          FW_FAB_QUIRK_UNEXP_MASK)
 
 /****************/
 /* Private Types */
@@ -196,6 +201,7 @@ struct fw_fab {
     int bounce_busy;
     int in_progress; /* > 0 while completion callbacks run */
     long spin_us;
+    int exact_tags;  /* fw_fab_exact_tags() */
 };
 
 /* State of a blocking call, filled by fw_fab_op_wait_cb(). */
@@ -238,6 +244,8 @@ uint64_t fw_fab_info_mr_mode_extra(void);
 /* Bounce buffer size (FW_FAB_BOUNCE_SIZE) and spin time (FW_FAB_SPIN_US). */
 size_t fw_fab_info_bounce_size(void);
 long fw_fab_info_spin_us(void);
+/* FW_FAB_EXACT_TAGS for this provider and libfabric (fw_fab_exact_tags). */
+int fw_fab_info_exact_tags(const fw_fab_prov_t *prov);
 
 /* fab_domain.c */
 

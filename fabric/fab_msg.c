@@ -22,6 +22,8 @@ fw_fab_msg_start(fw_fab_t *fab, fw_fab_op_type_t type, uint64_t peer,
 
     if (fab == NULL || (buf == NULL && len > 0) || cb == NULL)
         return FW_ERR_BAD_PARAM;
+    if (ignore != 0 && fab->exact_tags)
+        return FW_ERR_UNSUPPORTED; /* see fw_fab_exact_tags() */
     op = fw_fab_op_alloc(fab, type, cb, arg);
     if (op == NULL)
         return FW_ERR_NO_MEM;

@@ -178,9 +178,19 @@ case_world() {
     for n in 1 2 5; do
         dpm_run "world -n $n" "$n" 30 -- --oversubscribe -n "$n" "$P" world
         dpm_ok "world, $n ranks: ring with 4 tags, ANY_SOURCE/ANY_TAG," \
-            "zero-length, truncation, bad dest/tag, self, peer_addr," \
+            "wildcards against waiting messages in order, zero-length, truncation, bad dest/tag, self, peer_addr," \
             "provider, rank/size of world/self/NULL"
     done
+    # shm before libfabric 1.19 (FW_FAB_EXACT_TAGS=auto) and the same
+    # envelope matching forced over tcp
+    dpm_run "world shm" 3 30 -- --provider shm --oversubscribe -n 3 "$P" \
+        world
+    dpm_ok "world, 3 ranks over shm: wildcard receives of messages that" \
+        "arrived first, order per sender"
+    FW_FAB_EXACT_TAGS=1 dpm_run "world exact tags" 3 30 -- \
+        -x FW_FAB_EXACT_TAGS --oversubscribe -n 3 "$P" world
+    dpm_ok "world, 3 ranks, wildcards matched through envelopes over tcp" \
+        "(FW_FAB_EXACT_TAGS=1)"
     # endpoints that skip their priming message to themselves
     FW_DPM_PRIME=0 dpm_run "world unprimed" 2 30 -- -n 2 "$P" world
     dpm_ok "world, 2 ranks, endpoints not primed (FW_DPM_PRIME=0)"

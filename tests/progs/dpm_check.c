@@ -438,6 +438,66 @@ dpm_check_world_any(fw_comm_t *w, int rank, int size)
     }
 }
 
+/*
+ * Wildcards against messages that are all there before the receives
+ * are posted (the case libfabric 1.17's shm gets wrong, see
+ * fw_fab_exact_tags()), and MPI's order per sender: each rank r sends 0
+ * (tag 7, {r, 0}), (tag 8, {r, 1}), (tag 7, {r, 2}); rank 0 waits, takes
+ * (1, 8) exactly, then every tag 7 with FW_ANY_SOURCE ({r, 0} before
+ * {r, 2} from each r), then the other tag 8s with both wildcards, and
+ * lets the others go on.
+ */
+static void
+dpm_check_world_order(fw_comm_t *w, int rank, int size)
+{
+    const struct timespec settle = {0, 200 * 1000 * 1000};
+    int32_t msg[2], next[DPM_CHECK_MAX_PROCS] = {0};
+    int k, r8 = 0;
+    size_t len;
+    fw_status_t st;
+
+    dpm_check_step("wildcards against waiting messages");
+    if (rank != 0) {
+        for (k = 0; k < 3; k++) {
+            msg[0] = rank;
+            msg[1] = k;
+            CHECK_ST(fw_comm_send(w, 0, k == 1 ? 8 : 7, msg, sizeof(msg)),
+                     FW_SUCCESS);
+        }
+        /* nothing of the next checks may reach 0 before it is done */
+        CHECK_ST(fw_comm_recv(w, 0, 9, msg, sizeof(msg), &len), FW_SUCCESS);
+        return;
+    }
+    if (size < 2)
+        return;
+    nanosleep(&settle, NULL);
+    st = fw_comm_recv(w, 1, 8, msg, sizeof(msg), &len);
+    CHECK(st == FW_SUCCESS && msg[0] == 1 && msg[1] == 1,
+          "exact (1, 8): %s (%d, %d)", fw_strerror(st), msg[0], msg[1]);
+    for (k = 0; k < 2 * (size - 1); k++) {
+        st = fw_comm_recv(w, FW_ANY_SOURCE, 7, msg, sizeof(msg), &len);
+        if (st != FW_SUCCESS || msg[0] < 1 || msg[0] >= size) {
+            CHECK(0, "any source, tag 7: %s (%d, %d)", fw_strerror(st),
+                  msg[0], msg[1]);
+            return;
+        }
+        CHECK(msg[1] == 2 * next[msg[0]], "from %d: part %d before part %d",
+              msg[0], msg[1], 2 * next[msg[0]]);
+        next[msg[0]]++;
+    }
+    for (k = 2; k < size; k++) {
+        st = fw_comm_recv(w, FW_ANY_SOURCE, FW_ANY_TAG, msg, sizeof(msg),
+                          &len);
+        CHECK(st == FW_SUCCESS && msg[0] >= 2 && msg[0] < size &&
+                  msg[1] == 1, "any/any: %s (%d, %d), want a tag 8 of rank"
+              " >= 2", fw_strerror(st), msg[0], msg[1]);
+        r8 += st == FW_SUCCESS;
+    }
+    CHECK(r8 == size - 2, "%d of %d tag 8 messages", r8, size - 2);
+    for (k = 1; k < size; k++)
+        CHECK_ST(fw_comm_send(w, k, 9, msg, sizeof(msg)), FW_SUCCESS);
+}
+
 static void
 dpm_check_world_edge(fw_comm_t *w, int rank, int size)
 {
@@ -589,6 +649,7 @@ dpm_check_world(void)
     }
     dpm_check_world_ring(w, rank, size);
     dpm_check_world_any(w, rank, size);
+    dpm_check_world_order(w, rank, size);
     dpm_check_world_edge(w, rank, size);
     dpm_check_world_self();
     dpm_check_world_addr(w, rank, size);
