@@ -202,6 +202,18 @@ fw_dpm_spawn_done(uint64_t id, int kill)
     fw_buf_cleanup(&b);
 }
 
+static void
+fw_dpm_spawn_cancel(uint32_t reqid)
+{
+    fw_buf_t b;
+
+    fw_buf_init(&b);
+    fw_buf_put_u32(&b, reqid);
+    if (fw_buf_status(&b) == FW_SUCCESS)
+        (void)fw_dpm_send_req(FW_DPM_OP_SPAWN_CANCEL, &b, NULL);
+    fw_buf_cleanup(&b);
+}
+
 /* Root: have fwrun start the job, then accept its connect. */
 static fw_status_t
 fw_dpm_spawn_root(const fw_dpm_spawn_req_t *q, fw_comm_t *comm,
@@ -224,6 +236,8 @@ fw_dpm_spawn_root(const fw_dpm_spawn_req_t *q, fw_comm_t *comm,
     if (rc == FW_SUCCESS)
         rc = fw_dpm_call(FW_DPM_OP_SPAWN, &b, &w.reqid, ms, &reply, &len);
     fw_buf_cleanup(&b);
+    if (rc == FW_ERR_TIMEOUT) /* fwrun may still start it: it must not */
+        fw_dpm_spawn_cancel(w.reqid);
     if (rc == FW_SUCCESS) {
         fw_rbuf_init(&r, reply, len);
         id = fw_rbuf_get_u64(&r);

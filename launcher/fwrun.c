@@ -182,7 +182,8 @@ fwrun_daemon_lost(fwrun_t *r, uint32_t id)
         r->lost[r->job.hosts[i].daemon_id] = 1;
         for (rank = 0; rank < r->job.nprocs; rank++)
             if (r->job.rank_node[rank] == i)
-                fwrun_rank_done(r, rank);
+                fwrun_spawn_rank_ended(r, rank);
+        fwrun_rank_done(r, rank);
     }
 }
 

@@ -612,6 +612,9 @@ fwrun_dpm_msg(fwrun_t *r, const fw_oob_hdr_t *h, const void *p)
     case FW_DPM_OP_SPAWN_DONE:
         st = fwrun_spawn_done(r, &rb);
         break;
+    case FW_DPM_OP_SPAWN_CANCEL:
+        st = fwrun_spawn_cancel(r, h->src, rank, &rb);
+        break;
     default:
         break;
     }
@@ -620,7 +623,8 @@ fwrun_dpm_msg(fwrun_t *r, const fw_oob_hdr_t *h, const void *p)
 bad:
     FW_LOG_WARN("dpm", "fwrun: request %u from rank %u refused: %s", op,
                 rank, fw_strerror(st));
-    if (op != FW_DPM_OP_EP_REG && op != FW_DPM_OP_SPAWN_DONE)
+    if (op != FW_DPM_OP_EP_REG && op != FW_DPM_OP_SPAWN_DONE &&
+        op != FW_DPM_OP_SPAWN_CANCEL)
         fwrun_dpm_reply(r, h->src, rank, reqid, st, NULL);
 }
 

@@ -34,6 +34,12 @@ void fwrun_dpm_wake(fwrun_t *r);
 fw_status_t fwrun_spawn_request(fwrun_t *r, uint32_t daemon, uint32_t rank,
                                 uint32_t reqid, fw_rbuf_t *rb);
 fw_status_t fwrun_spawn_done(fwrun_t *r, fw_rbuf_t *rb);
+/* The root gave up on a SPAWN: not started yet, it never will be;
+ * started, its child job is stopped. */
+fw_status_t fwrun_spawn_cancel(fwrun_t *r, uint32_t daemon, uint32_t rank,
+                               fw_rbuf_t *rb);
+/* A rank ended: spawns it was waiting for are dropped. */
+void fwrun_spawn_rank_ended(fwrun_t *r, uint32_t rank);
 /* 1 if pid was a child job's fwrun (then handled). */
 int fwrun_spawn_reaped(fwrun_t *r, pid_t pid, int status);
 uint32_t fwrun_spawn_alive(fwrun_t *r);

@@ -446,43 +446,92 @@ fwrun_spawn_held(fwrun_t *r, uint32_t **held_p, uint64_t *total_p)
     return FW_SUCCESS;
 }
 
+/* The mapper's arguments for w, as its child fwrun will get them. */
+static void
+fwrun_spawn_args(const fwrun_spawn_wait_t *w, fw_launch_slots_args_t *a)
+{
+    const fwrun_spawn_req_t *q = &w->q;
+
+    memset(a, 0, sizeof(*a));
+    a->nprocs = w->nprocs;
+    a->by_node = q->g.map_by != NULL && strcmp(q->g.map_by, "node") == 0;
+    if (q->g.npernode != NULL)
+        a->npernode = (uint32_t)strtoul(q->g.npernode, NULL, 10);
+    a->list = q->g.host != NULL || q->g.hostfile != NULL ? q->g.host : q->list;
+    a->hostfile = q->g.host != NULL || q->g.hostfile != NULL
+                      ? q->g.hostfile : q->g.add_hostfile;
+}
+
+/* *list_p: the job's hosts with the slots its ranks and held[] leave,
+ * then add-host (NULL: the add-hostfile alone). FW_ERR_TOO_BIG, w->why
+ * saying why, when nothing is left. */
+static fw_status_t
+fwrun_spawn_list(fwrun_t *r, fwrun_spawn_wait_t *w, const uint32_t *held,
+                 int busy, char **list_p)
+{
+    fw_status_t rc;
+
+    *list_p = NULL;
+    rc = fw_launch_slots_free_list(&r->job, held, w->q.g.add_host, list_p);
+    if (rc == FW_ERR_TOO_BIG && w->q.g.add_hostfile != NULL)
+        rc = FW_SUCCESS;
+    if (rc == FW_ERR_TOO_BIG)
+        fw_errprintf(&w->why, "the job's ranks%s use every slot of its "
+                     "hosts; use --oversubscribe, or the host or add-host "
+                     "info keys", busy ? " and its running child jobs" : "");
+    return rc;
+}
+
+/* Would w's children fit once every child job has ended? If not, w->why
+ * says why. */
+static int
+fwrun_spawn_fits_ever(fwrun_t *r, fwrun_spawn_wait_t *w)
+{
+    uint32_t *none = calloc(r->job.nhosts + 1, sizeof(*none)), *take = NULL;
+    fw_launch_slots_args_t a;
+    char *list = NULL;
+    fw_status_t rc = none != NULL ? FW_SUCCESS : FW_ERR_NO_MEM;
+
+    if (rc == FW_SUCCESS)
+        rc = fwrun_spawn_list(r, w, none, 0, &list);
+    fwrun_spawn_args(w, &a);
+    a.list = list;
+    if (rc == FW_SUCCESS)
+        rc = fw_launch_slots_predict(&r->job, &a, &take, &w->why);
+    free(take);
+    free(list);
+    free(none);
+    return rc != FW_ERR_TOO_BIG;
+}
+
 /*
  * Where w's children go: w->q.list when they go on the job's hosts, and
  * the slots they will hold there (*take_p). FW_ERR_TOO_BIG (w->why says
- * why) when they do not fit; *busy_p: slots held by running child jobs.
+ * why) when they do not fit; *busy_p: slots held by running child jobs
+ * that waiting could get back (0 if the children would not fit anyway).
  */
 static fw_status_t
 fwrun_spawn_place(fwrun_t *r, fwrun_spawn_wait_t *w, uint32_t **take_p,
                   uint64_t *busy_p)
 {
     fwrun_spawn_req_t *q = &w->q;
-    fw_launch_slots_args_t a = {q->g.host, q->g.hostfile, 0, w->nprocs, 0};
+    fw_launch_slots_args_t a;
     uint32_t *held = NULL;
     fw_status_t rc = FW_SUCCESS;
 
-    a.by_node = q->g.map_by != NULL && strcmp(q->g.map_by, "node") == 0;
-    if (q->g.npernode != NULL)
-        a.npernode = (uint32_t)strtoul(q->g.npernode, NULL, 10);
     *busy_p = 0;
     if (q->g.host == NULL && q->g.hostfile == NULL) {
         free(q->list);
         q->list = NULL;
         rc = fwrun_spawn_held(r, &held, busy_p);
         if (rc == FW_SUCCESS)
-            rc = fw_launch_slots_free_list(&r->job, held, q->g.add_host,
-                                           &q->list);
-        if (rc == FW_ERR_TOO_BIG && q->g.add_hostfile != NULL)
-            rc = FW_SUCCESS; /* the add-hostfile's hosts only */
-        if (rc == FW_ERR_TOO_BIG)
-            fw_errprintf(&w->why, "the job's ranks%s use every slot of its "
-                         "hosts; use --oversubscribe, or the host or "
-                         "add-host info keys",
-                         *busy_p > 0 ? " and its running child jobs" : "");
-        a.list = q->list;
-        a.hostfile = q->g.add_hostfile;
+            rc = fwrun_spawn_list(r, w, held, *busy_p > 0, &q->list);
     }
+    fwrun_spawn_args(w, &a);
     if (rc == FW_SUCCESS)
         rc = fw_launch_slots_predict(&r->job, &a, take_p, &w->why);
+    if (rc == FW_ERR_TOO_BIG && *busy_p > 0 && !fwrun_spawn_fits_ever(r, w))
+        *busy_p = 0; /* waiting for child jobs would not help */
     free(held);
     return rc;
 }
@@ -637,6 +686,55 @@ fwrun_spawn_done(fwrun_t *r, fw_rbuf_t *rb)
             kill(sp->pid, SIGTERM);
     }
     return FW_SUCCESS;
+}
+
+/* Drop the waiting requests of (daemon, rank[, reqid]); 1 if any. */
+static int
+fwrun_spawn_unpark(fwrun_t *r, uint32_t daemon, uint32_t rank,
+                   const uint32_t *reqid)
+{
+    fwrun_spawn_wait_t **pp = fwrun_dpm_spawn_waits(r), *w;
+    int found = 0;
+
+    while ((w = *pp) != NULL) {
+        if ((daemon == UINT32_MAX || w->daemon == daemon) && w->rank == rank &&
+            (reqid == NULL || w->reqid == *reqid)) {
+            *pp = w->next;
+            fwrun_spawn_req_free(&w->q);
+            free(w);
+            found = 1;
+        } else {
+            pp = &w->next;
+        }
+    }
+    return found;
+}
+
+fw_status_t
+fwrun_spawn_cancel(fwrun_t *r, uint32_t daemon, uint32_t rank,
+                   fw_rbuf_t *rb)
+{
+    uint32_t reqid = fw_rbuf_get_u32(rb);
+
+    if (fw_rbuf_status(rb) != FW_SUCCESS)
+        return FW_ERR_PROTO;
+    if (fwrun_spawn_unpark(r, daemon, rank, &reqid))
+        return FW_SUCCESS;
+    for (fwrun_spawn_t *sp = *fwrun_dpm_spawns(r); sp != NULL; sp = sp->next)
+        if (sp->daemon == daemon && sp->rank == rank && sp->reqid == reqid &&
+            !sp->done) {
+            sp->done = 1; /* nobody to answer */
+            if (sp->pid > 0)
+                kill(sp->pid, SIGTERM);
+        }
+    return FW_SUCCESS;
+}
+
+void
+fwrun_spawn_rank_ended(fwrun_t *r, uint32_t rank)
+{
+    if (r->dpm != NULL)
+        (void)fwrun_spawn_unpark(r, UINT32_MAX, rank, NULL);
 }
 
 int

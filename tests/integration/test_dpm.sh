@@ -352,6 +352,19 @@ case_failures() {
         "ends: $(sed -n 's/^held: //p' "$R_OUT")"
     grep -q 'running child jobs use every slot.*hold slots' "$R_ERR"
     t_ok $? "fwrun says the running child jobs hold the slots"
+    dpm_run "spawn_held never" 2 60 -- --host localhost:2 -n 1 "$P" \
+        spawn_held 4 never
+    dpm_ok "3 children that would not fit even after the child job ends" \
+        "fail at once: $(sed -n 's/^held: //p' "$R_OUT")"
+    grep -q '3 ranks requested but only 1 slot' "$R_ERR"
+    t_ok $? "fwrun gives the counts, not the child jobs, as the reason"
+    dpm_run "spawn_held cancel" 3 60 -- --host localhost:2 -n 1 "$P" \
+        spawn_held 3 cancel
+    dpm_ok "a spawn its root gave up on (FW_DPM_SPAWN_MS=500) is not" \
+        "started later; the next spawn gets the slot:" \
+        "$(sed -n 's/^held: //p' "$R_OUT")"
+    ! grep -q 'cannot connect to the parent' "$R_ERR"
+    t_ok $? "no child job started for the abandoned request"
     dpm_run "closeport" 1 30 -- -n 1 "$P" closeport
     dpm_ok "fw_port_close from another thread ends a pending accept:" \
         "$(sed -n 's/^closed port: //p' "$R_OUT")"

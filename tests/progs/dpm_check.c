@@ -19,9 +19,13 @@
  *   dpm_check spawn_fail              failing spawns, bad arguments
  *   dpm_check spawn_noslot K          K children beyond the free slots:
  *                                     FW_ERR_SPAWN
- *   dpm_check spawn_held SECS wait|fail  a child lingering SECS holds
- *                                     its slot: the next spawn waits for
- *                                     it, or fails (FW_SPAWN_WAIT_MS short)
+ *   dpm_check spawn_held SECS wait|fail|never|cancel  a child lingering
+ *                                     SECS holds its slot: the next spawn
+ *                                     waits for it, fails (FW_SPAWN_WAIT_MS
+ *                                     short), fails at once (3 children:
+ *                                     never fit), or is given up by the
+ *                                     root (FW_DPM_SPAWN_MS 500) and never
+ *                                     started
  *   dpm_check spawn_info WDIR HOSTS K info keys (HOSTS "-": none)
  *   dpm_check spawn_where K KEY VALUE.. children placed by info keys;
  *                                     prints "child J addr A"
@@ -1627,13 +1631,18 @@ dpm_check_spawn_noslot(int k)
  * secs after its disconnect still holds that slot, so the next spawn
  * either waits until the child job ends (want "wait": it starts after
  * about secs) or, with FW_SPAWN_WAIT_MS shorter than secs, fails with
- * FW_ERR_SPAWN well before the child ends (want "fail").
+ * FW_ERR_SPAWN well before the child ends (want "fail"). 3 children
+ * would not fit even then: they fail at once (want "never"). With
+ * FW_DPM_SPAWN_MS=500 the root gives up first (want "cancel"): the
+ * request must not start later, and a spawn after it works.
  */
 static void
 dpm_check_spawn_held(const char *secs, const char *want)
 {
     fw_comm_t *inter = NULL;
-    int codes[1] = {FW_SUCCESS}, apps[1] = {1}, wait = !strcmp(want, "wait");
+    int codes[3] = {FW_SUCCESS, FW_SUCCESS, FW_SUCCESS}, apps[1] = {1};
+    int wait = !strcmp(want, "wait"), never = !strcmp(want, "never");
+    int cancel = !strcmp(want, "cancel");
     double t0, ms, linger_ms = 1000.0 * atoi(secs);
     fw_status_t st;
 
@@ -1644,9 +1653,20 @@ dpm_check_spawn_held(const char *secs, const char *want)
     dpm_check_parent_talk(inter, apps, 0);
     dpm_check_disconnect(&inter, "disconnect the lingering child");
     codes[0] = -12345;
+    if (cancel)
+        setenv("FW_DPM_SPAWN_MS", "500", 1);
     t0 = dpm_check_now_ms();
-    st = dpm_check_do_spawn(1, NULL, "quick", NULL, &inter, codes);
+    st = dpm_check_do_spawn(never ? 3 : 1, NULL, "quick", NULL, &inter, codes);
     ms = dpm_check_now_ms() - t0;
+    if (cancel) {
+        unsetenv("FW_DPM_SPAWN_MS");
+        CHECK(st == FW_ERR_SPAWN && inter == NULL && ms < linger_ms,
+              "spawn given up after FW_DPM_SPAWN_MS=500: %s after %.0f ms",
+              fw_strerror(st), ms);
+        wait = 1; /* the next one gets the slot back */
+        st = dpm_check_do_spawn(1, NULL, "quick", NULL, &inter, codes);
+        ms = dpm_check_now_ms() - t0;
+    }
     if (wait) {
         CHECK(st == FW_SUCCESS && inter != NULL && codes[0] == FW_SUCCESS,
               "spawn into the slot the lingering child gives back: %s",
@@ -1662,8 +1682,9 @@ dpm_check_spawn_held(const char *secs, const char *want)
         CHECK(st == FW_ERR_SPAWN && inter == NULL && codes[0] != FW_SUCCESS,
               "spawn while the only free slot is held: %s, code %d",
               fw_strerror(st), codes[0]);
-        CHECK(ms < linger_ms, "the refused spawn took %.0f ms, the child "
-              "held the slot for %.0f ms", ms, linger_ms);
+        CHECK(ms < (never ? 0.5 : 1.0) * linger_ms, "the refused spawn "
+              "took %.0f ms, the child held the slot for %.0f ms", ms,
+              linger_ms);
     }
     if (fw_comm_rank(fw_comm_world()) == 0)
         printf("held: %s after %.0f ms\n", fw_strerror(st), ms);
