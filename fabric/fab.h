@@ -197,6 +197,15 @@ void fw_fab_close(fw_fab_t *fab);
 void fw_fab_shm_sweep(pid_t pid);
 
 /*
+ * Whether a provider name (NULL: the one FW_PROVIDER or FI_PROVIDER asks
+ * for, if any) is one fabwire knows, without loading libfabric, so that
+ * a launcher can refuse a typo before it starts anything. Whether a known
+ * provider is usable here shows only at fw_fab_open(). FW_ERR_NOT_FOUND
+ * with err naming the known ones.
+ */
+fw_status_t fw_fab_provider_check(const char *name, fw_error_t *err);
+
+/*
  * 1 if tagged receives on fab must use exact tags (ignore 0), from
  * FW_FAB_EXACT_TAGS: libfabric's shm before 1.19 matches a receive
  * against messages that arrived before it with the mask of some earlier,

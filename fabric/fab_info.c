@@ -509,6 +509,30 @@ fw_fab_info_try(const fw_fab_params_t *params, const fw_fab_prov_t *prov,
 }
 
 /*---------------------------------------------------------------------------*/
+fw_status_t
+fw_fab_provider_check(const char *name, fw_error_t *err)
+{
+    fw_fab_params_t params;
+    char known[256];
+    size_t i, off = 0;
+
+    memset(&params, 0, sizeof(params));
+    params.field_mask = FW_FAB_PARAMS_FIELD_PROVIDER;
+    params.provider = name;
+    name = fw_fab_info_requested(&params);
+    if (name == NULL || fw_fab_prov_find(name) != NULL)
+        return FW_SUCCESS;
+    known[0] = '\0';
+    for (i = 0; i < FW_FAB_PROV_COUNT && off < sizeof(known); i++)
+        off += (size_t)snprintf(known + off, sizeof(known) - off, "%s%s",
+                                i > 0 ? ", " : "",
+                                fw_fab_prov_table_g[i].name);
+    fw_errprintf(err, "provider '%s' is unknown to fabwire (known: %s; "
+                 "fw-info lists the usable ones)", name, known);
+    return FW_ERR_NOT_FOUND;
+}
+
+/*---------------------------------------------------------------------------*/
 /* Explicit request or the first usable table entry by priority. */
 static fw_status_t
 fw_fab_info_choose_prov(const fw_fab_params_t *params,

@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include "launcher/fwrun.h"
+#include "fabric/fab.h"
 #include "common/param.h"
 
 #include <errno.h>
@@ -415,6 +416,9 @@ fwrun_cli_parse(fwrun_t *r, int argc, char **argv, fw_error_t *err)
         fw_errprintf(err, "no program given (see fwrun --help)");
         goto out;
     }
+    /* a name no rank could open is refused before anything starts */
+    if (fw_fab_provider_check(r->opt.provider, err) != FW_SUCCESS)
+        goto out;
     rc = fwrun_cli_build(r, &c, err);
 out:
     for (k = 0; k < c.nenv; k++)

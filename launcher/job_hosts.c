@@ -87,6 +87,11 @@ fw_launch_hosts_parse_list(fw_launch_job_t *job, const char *list,
         fw_errprintf(err, "empty host list");
         return FW_ERR_PARSE;
     }
+    if (list[0] == ',' || list[strlen(list) - 1] == ',' ||
+        strstr(list, ",,") != NULL) {
+        fw_errprintf(err, "empty host name in '%s'", list);
+        return FW_ERR_PARSE;
+    }
     copy = strdup(list);
     if (copy == NULL)
         return FW_ERR_NO_MEM;

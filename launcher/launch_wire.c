@@ -19,6 +19,9 @@ FW_PARAM_TABLE(launch,
      "time allowed for every daemon to start and report in"},
     {"FW_FWD_PATH", NULL,
      "path of the fwd daemon (default: next to fwrun)"},
+    {"FW_SERVER", NULL,
+     "fw-server contact (SECRET@tcp://ADDR:PORT or file:PATH) for "
+     "publish/lookup across jobs; fwrun --server overrides it"},
     {"FW_SPAWN_WAIT_MS", "5000",
      "without --oversubscribe, how long a spawn that does not fit waits "
      "for running child jobs to give their slots back"})

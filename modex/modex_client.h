@@ -21,6 +21,7 @@ typedef struct fw_client {
     fw_modex_card_t *card;   /* this rank's card under construction */
     uint64_t epoch;          /* completed fences */
     fw_fab_t *fab;           /* opened at the first remote read */
+    fw_status_t fab_rc;      /* why it could not be opened (said once) */
     fw_client_remote_t *remote; /* by node: cached window, peer */
 } fw_client_t;
 

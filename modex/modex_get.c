@@ -30,6 +30,8 @@ fw_client_fab(fw_client_t *c, fw_fab_t **fab_p)
     fw_error_t err;
     fw_status_t rc;
 
+    if (c->fab == NULL && c->fab_rc != FW_SUCCESS)
+        return c->fab_rc; /* reported at the first try */
     if (c->fab == NULL) {
         memset(&params, 0, sizeof(params));
         params.provider = fw_modex_seg_provider(c->seg);
@@ -43,6 +45,7 @@ fw_client_fab(fw_client_t *c, fw_fab_t **fab_p)
         rc = fw_fab_open(&params, &c->fab, &err);
         if (rc != FW_SUCCESS) {
             FW_LOG_ERR("modex", "rank %u: %s", c->info.rank, err.text);
+            c->fab_rc = rc;
             return rc;
         }
     }

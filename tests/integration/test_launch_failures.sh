@@ -214,6 +214,9 @@ bad --fanout|invalid value '0'|--fanout 0 -n 1 true
 bad host name|bad host name 'a!b'|--host a!b -n 1 true
 bad slot count|bad slot count '0'|--host localhost:0 -n 1 true
 MPMD without -n|-n is required|true : true
+unknown provider|provider 'bogus' is unknown to fabwire|--provider bogus -n 1 true
+empty host item|empty host name in 'localhost,,x'|--host localhost,,x -n 1 true
+only a comma|empty host name in ','|--host , -n 1 true
 EOF
 t_ok "$bad" "bad command lines: exit 2 with a message naming the problem," \
     "never a crash"

@@ -151,6 +151,9 @@ test_list_bad(void)
         {"b,bad host", "bad host name 'bad host'"},
         {"a,b!c:2", "bad host name 'b!c'"},
         {":3", "bad host name ''"},
+        {",", "empty host name in ','"},
+        {"a,,b", "empty host name in 'a,,b'"},
+        {"a,", "empty host name in 'a,'"},
     };
     char longname[FW_LAUNCH_HOST_MAX + 8];
     fw_launch_job_t job;
