@@ -406,10 +406,18 @@ fwd_sig_cb(evutil_socket_t sig, short what, void *arg)
 {
     fwd_t *d = arg;
 
-    if (sig == SIGCHLD)
+    char text[FW_LAUNCH_HOST_MAX + 96];
+
+    if (sig == SIGCHLD) {
         fwd_procs_reap(d);
-    else
-        fwd_shutdown(d, SIGKILL);
+        return;
+    }
+    if (!d->shutting_down) { /* fwrun hears it before its ranks' ends */
+        snprintf(text, sizeof(text), "the daemon on host %s got %s; "
+                 "terminating the job", d->hostname, strsignal((int)sig));
+        fwd_send_fail(d, d->id, FW_LAUNCH_FAIL_DAEMON, text);
+    }
+    fwd_shutdown(d, SIGKILL);
 }
 
 static int

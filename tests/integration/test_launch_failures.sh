@@ -283,6 +283,19 @@ fw_finish
 [ "$R_RC" -eq 1 ] && err_has "daemon on host"
 t_ok $? "kill -9 of fwd: fwrun reports it and exits 1 (got $R_RC)"
 
+for sig in TERM HUP; do
+    fw_start "kill -$sig of the daemon" -- -n 2 "$T/ready.sh"
+    if fw_wait_lines '^ready' 2; then
+        d=$(fw_daemon_pid 1)
+        [ -n "$d" ] && kill -"$sig" "$d"
+    fi
+    fw_finish
+    [ "$R_RC" -eq 1 ] && err_has "the daemon on host" " got " &&
+        ! err_has "was killed by signal"
+    t_ok $? "kill -$sig of fwd: fwrun names the daemon's signal, not its" \
+        "ranks' end, and exits 1 (got $R_RC)"
+done
+
 # --- kill -9 of fwrun -------------------------------------------------------------------
 fw_start "kill -9 of fwrun" -- -n 4 --oversubscribe "$T/ready.sh"
 fw_wait_lines '^ready' 4 && kill -KILL "$R_PID"
