@@ -16,6 +16,7 @@
 
 #include <dlfcn.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +84,45 @@ fw_fab_dl_env(void)
     }
 }
 
+/*
+ * Signals whose disposition is the process's own business. Debian's
+ * libinfinipath (loaded with libfabric.so.1) installs handlers for INT,
+ * ILL, ABRT, BUS, SEGV and TERM in its constructor: a rank then exited
+ * with status 1 on SIGTERM instead of dying by it, a crash left no core,
+ * and a daemon's libevent handlers were replaced. They are put back.
+ */
+static const int fw_fab_dl_sigs_g[] = {SIGHUP,  SIGINT,  SIGQUIT, SIGILL,
+                                       SIGABRT, SIGBUS,  SIGFPE,  SIGSEGV,
+                                       SIGPIPE, SIGTERM, SIGUSR1, SIGUSR2};
+#define FW_FAB_DL_NSIGS (sizeof(fw_fab_dl_sigs_g) / sizeof(int))
+
+static void
+fw_fab_dl_sigs_save(struct sigaction *old)
+{
+    for (size_t i = 0; i < FW_FAB_DL_NSIGS; i++)
+        if (sigaction(fw_fab_dl_sigs_g[i], NULL, &old[i]) != 0)
+            old[i].sa_handler = SIG_ERR; /* unknown: left alone */
+}
+
+static void
+fw_fab_dl_sigs_restore(const struct sigaction *old)
+{
+    struct sigaction now;
+
+    for (size_t i = 0; i < FW_FAB_DL_NSIGS; i++) {
+        if (old[i].sa_handler == SIG_ERR ||
+            sigaction(fw_fab_dl_sigs_g[i], NULL, &now) != 0 ||
+            now.sa_handler == old[i].sa_handler)
+            continue;
+        if (sigaction(fw_fab_dl_sigs_g[i], &old[i], NULL) != 0)
+            FW_LOG_WARN("fab", "cannot restore the handler of signal %d: %m",
+                        fw_fab_dl_sigs_g[i]);
+        else
+            FW_LOG_DEBUG("fab", "libfabric's load replaced the handler of "
+                         "signal %d: put back", fw_fab_dl_sigs_g[i]);
+    }
+}
+
 static int
 fw_fab_dl_sym(void *h, const char *name, void **fn_p, fw_error_t *err)
 {
@@ -97,6 +137,7 @@ fw_fab_dl_sym(void *h, const char *name, void **fn_p, fw_error_t *err)
 fw_status_t
 fw_fab_dl_load(fw_error_t *err)
 {
+    struct sigaction sigs[FW_FAB_DL_NSIGS];
     fw_fab_dl_t dl;
     fw_status_t status = FW_SUCCESS;
     void *h;
@@ -106,7 +147,9 @@ fw_fab_dl_load(fw_error_t *err)
         goto out_unlock;
     memset(&dl, 0, sizeof(dl));
     fw_fab_dl_env();
+    fw_fab_dl_sigs_save(sigs);
     h = dlopen("libfabric.so.1", RTLD_NOW | RTLD_LOCAL);
+    fw_fab_dl_sigs_restore(sigs);
     if (h == NULL) {
         fw_errprintf(err, "cannot load libfabric.so.1: %s", dlerror());
         status = FW_ERR_FABRIC;
