@@ -894,6 +894,7 @@ main(int argc, char **argv)
 {
     fwrun_t r;
     fw_error_t err;
+    fw_status_t st;
     int rc;
 
     memset(&r, 0, sizeof(r));
@@ -924,9 +925,11 @@ main(int argc, char **argv)
         fwrun_cleanup(&r);
         return FWRUN_EXIT_ERROR;
     }
-    if (fwrun_setup(&r, &err) != FW_SUCCESS) {
+    if ((st = fwrun_setup(&r, &err)) != FW_SUCCESS) {
         fprintf(stderr, "fwrun: %s\n", err.text);
-        fwrun_fail(&r, FWRUN_EXIT_ERROR);
+        /* a --server contact that does not parse is bad usage */
+        fwrun_fail(&r, st == FW_ERR_PARSE ? FWRUN_EXIT_USAGE
+                                          : FWRUN_EXIT_ERROR);
     } else {
         event_base_dispatch(r.base);
     }

@@ -451,11 +451,15 @@ fwrun_up_closed(fw_oob_conn_t *c, fw_status_t why, void *arg)
 {
     fwrun_dpm_t *m = arg;
     fwrun_ns_fwd_t *f;
+    int was_open = m->up_open;
 
     m->up = NULL;
     m->up_open = 0;
     m->up_dead = 1;
-    if (m->r->state == FWRUN_RUNNING)
+    if (!was_open) /* refused, unreachable, or wrong secret */
+        fprintf(stderr, "fwrun: cannot use the name server: %s; publish "
+                "and lookup will fail\n", fw_strerror(why));
+    else if (m->r->state == FWRUN_RUNNING)
         fprintf(stderr, "fwrun: lost the name server (%s)\n",
                 fw_strerror(why));
     while ((f = m->fwds) != NULL) {

@@ -217,6 +217,8 @@ MPMD without -n|-n is required|true : true
 unknown provider|provider 'bogus' is unknown to fabwire|--provider bogus -n 1 true
 empty host item|empty host name in 'localhost,,x'|--host localhost,,x -n 1 true
 only a comma|empty host name in ','|--host , -n 1 true
+bad --server|not a contact string|--server garbage -n 1 true
+missing --server file|not a contact string|--server file:/nonexistent/ns -n 1 true
 EOF
 t_ok "$bad" "bad command lines: exit 2 with a message naming the problem," \
     "never a crash"
