@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -343,6 +344,22 @@ fwd_my_node(const fwd_t *d)
     return -1;
 }
 
+/* 0 if dir is a directory we may enter; else -1 with errno (ENOTDIR for
+ * a file, not the EACCES that access() gives there). */
+static int
+fwd_wdir_check(const char *dir)
+{
+    struct stat st;
+
+    if (stat(dir, &st) != 0)
+        return -1;
+    if (!S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        return -1;
+    }
+    return access(dir, X_OK);
+}
+
 /* Resolve every app's program once; report the first failure. */
 static fw_status_t
 fwd_resolve_apps(fwd_t *d, int node, char (*paths)[PATH_MAX])
@@ -359,7 +376,7 @@ fwd_resolve_apps(fwd_t *d, int node, char (*paths)[PATH_MAX])
                 break;
         if (r == app->first + app->np)
             continue; /* no rank of this app here */
-        if (app->wdir != NULL && access(app->wdir, X_OK) != 0) {
+        if (app->wdir != NULL && fwd_wdir_check(app->wdir) != 0) {
             snprintf(text, sizeof(text), "cannot start rank %u on host %s: "
                      "working directory '%s': %s", r, d->hostname, app->wdir,
                      strerror(errno));

@@ -169,6 +169,10 @@ t_ok $? "MPMD with the second program missing: exit 127, the first" \
 fw_run "bad --wdir" -- -n 1 --wdir "$T/no-such-dir" pwd
 [ "$R_RC" -eq 127 ] && err_has "cannot start rank 0"
 t_ok $? "--wdir to a missing directory: exit 127 (got $R_RC)"
+touch "$T/a-file"
+fw_run "--wdir a file" -- -n 1 --wdir "$T/a-file" pwd
+[ "$R_RC" -eq 127 ] && err_has "Not a directory"
+t_ok $? "--wdir to a file: exit 127, 'Not a directory' (got $R_RC)"
 
 # --- bad command lines and host files ----------------------------------------------
 printf '%s\n' "# hosts" "localhost slots=2" "localhost slotz=2" >"$T/hf.bad"
