@@ -72,6 +72,7 @@ struct fwrun_dpm {
     struct event *tick;
     fwrun_spawn_t *spawns;      /* fwrun_spawn.c */
     fwrun_spawn_wait_t *spawn_waits; /* spawns waiting for slots */
+    uint64_t spawn_wait_ms;     /* FW_SPAWN_WAIT_MS, read at start */
     uint32_t nspawned;
 };
 
@@ -690,6 +691,8 @@ fwrun_dpm_setup(fwrun_t *r, fw_error_t *err)
     m->ep_addr = calloc(r->job.nprocs, sizeof(*m->ep_addr));
     m->ep_len = calloc(r->job.nprocs, sizeof(*m->ep_len));
     m->tick = evtimer_new(r->base, fwrun_dpm_tick, m);
+    m->spawn_wait_ms = (uint64_t)fw_param_get_long("FW_SPAWN_WAIT_MS", 0,
+                                                   3600000);
     if (m->ep_addr == NULL || m->ep_len == NULL || m->tick == NULL)
         return FW_ERR_NO_MEM;
     rc = fwrun_dpm_upstream(m, err);
@@ -763,6 +766,12 @@ fwrun_spawn_wait_t **
 fwrun_dpm_spawn_waits(fwrun_t *r)
 {
     return &r->dpm->spawn_waits;
+}
+
+uint64_t
+fwrun_dpm_spawn_wait_ms(fwrun_t *r)
+{
+    return r->dpm->spawn_wait_ms;
 }
 
 uint32_t

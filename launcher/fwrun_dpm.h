@@ -26,6 +26,7 @@ void fwrun_dpm_reply(fwrun_t *r, uint32_t daemon, uint32_t rank,
                      uint32_t reqid, fw_status_t st, const fw_buf_t *fields);
 fwrun_spawn_t **fwrun_dpm_spawns(fwrun_t *r);
 fwrun_spawn_wait_t **fwrun_dpm_spawn_waits(fwrun_t *r);
+uint64_t fwrun_dpm_spawn_wait_ms(fwrun_t *r);
 uint32_t fwrun_dpm_next_spawn(fwrun_t *r);
 /* Run fwrun_spawn_tick() in FWRUN_DPM_TICK_MS. */
 void fwrun_dpm_wake(fwrun_t *r);

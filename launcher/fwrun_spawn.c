@@ -22,7 +22,6 @@
 #include "dpm/dpm.h"
 #include "dpm/ns_wire.h"
 #include "common/log.h"
-#include "common/param.h"
 #include "common/util.h"
 
 #include <fcntl.h>
@@ -663,7 +662,7 @@ fwrun_spawn_request(fwrun_t *r, uint32_t daemon, uint32_t rank,
     w->daemon = daemon;
     w->rank = rank;
     w->reqid = reqid;
-    w->wait_ms = (uint64_t)fw_param_get_long("FW_SPAWN_WAIT_MS", 0, 3600000);
+    w->wait_ms = fwrun_dpm_spawn_wait_ms(r);
     w->deadline_ms = now + w->wait_ms;
     fwrun_spawn_try(r, w, rc, now);
     return FW_SUCCESS; /* answered, or waiting */
