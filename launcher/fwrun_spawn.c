@@ -624,10 +624,14 @@ fwrun_spawn_retry(fwrun_t *r, uint64_t now_ms, int all)
     *fwrun_dpm_spawn_waits(r) = NULL;
     while ((w = line) != NULL) {
         line = w->next;
-        if (all || now_ms >= w->deadline_ms)
+        if (r->state != FWRUN_RUNNING) { /* its rank is being stopped */
+            fwrun_spawn_req_free(&w->q);
+            free(w);
+        } else if (all || now_ms >= w->deadline_ms) {
             fwrun_spawn_try(r, w, FW_SUCCESS, now_ms);
-        else
+        } else {
             fwrun_spawn_park(r, w);
+        }
     }
 }
 
