@@ -591,8 +591,13 @@ fwrun_signal_cb(evutil_socket_t sig, short what, void *arg)
         break;
     }
     if (++r->nsignals == 1) {
-        fprintf(stderr, "fwrun: caught %s; terminating the job\n",
-                strsignal((int)sig));
+        if (r->spawned && sig == SIGTERM) /* PDEATHSIG, or the parent's
+                                             teardown */
+            fprintf(stderr, "fwrun: spawned job %s: got SIGTERM, as when "
+                    "its parent job stops; terminating it\n", r->job.jobid);
+        else
+            fprintf(stderr, "fwrun: caught %s; terminating the job\n",
+                    strsignal((int)sig));
         fwrun_fail(r, 128 + (int)sig);
         fwrun_teardown(r);
     } else {
@@ -882,9 +887,11 @@ fwrun_identity(fwrun_t *r)
     /* a spawned job: <parent jobid>.<n>, given by the parent's fwrun */
     if (getenv("FW_SPAWN_JOBID") != NULL &&
         strlen(getenv("FW_SPAWN_JOBID")) < sizeof(r->job.jobid) &&
-        strchr(getenv("FW_SPAWN_JOBID"), ':') == NULL)
+        strchr(getenv("FW_SPAWN_JOBID"), ':') == NULL) {
         snprintf(r->job.jobid, sizeof(r->job.jobid), "%s",
                  getenv("FW_SPAWN_JOBID"));
+        r->spawned = 1;
+    }
     unsetenv("FW_SPAWN_JOBID");
     return FW_SUCCESS;
 }

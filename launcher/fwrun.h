@@ -59,6 +59,7 @@ typedef struct fwrun {
     uint32_t nreported;
     uint8_t *reported;         /* by daemon id */
     uint8_t *lost;             /* by daemon id */
+    int spawned;               /* a child job of another fwrun's */
     pid_t *child_pids;         /* direct children (local fwd, agents) */
     uint8_t *rank_done;
     uint32_t nexited;
