@@ -22,6 +22,24 @@
 /* Every test process dies by SIGALRM rather than hang ctest. */
 #define FAB_TEST_ALARM_S 25
 
+/* SIGALRM: a hung test removes its shm regions (which a signal's default
+ * action would leave in /dev/shm) and then dies by the signal. Not
+ * async-signal-safe (glob), acceptable for a process already stuck. */
+static void
+fab_test_alarm_cb(int sig)
+{
+    fw_fab_shm_sweep(getpid());
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static inline void
+fab_test_alarm(void)
+{
+    signal(SIGALRM, fab_test_alarm_cb);
+    alarm(FAB_TEST_ALARM_S);
+}
+
 /* Provider named on the command line ("tcp", "shm", ...). */
 static inline const char *
 fab_test_provider(int argc, char **argv)

@@ -199,7 +199,7 @@ main(int argc, char **argv)
     fw_fab_mr_t *leak = NULL;
     fw_fab_t *fab;
 
-    alarm(FAB_TEST_ALARM_S);
+    fab_test_alarm();
     fab_test_require(prov);
     fab = fab_test_open(prov);
     ok(fab != NULL && buf != NULL, "open %s", prov);

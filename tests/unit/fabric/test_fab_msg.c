@@ -237,7 +237,7 @@ main(int argc, char **argv)
     uint64_t peer;
     pid_t pid;
 
-    alarm(FAB_TEST_ALARM_S);
+    fab_test_alarm();
     fab_test_require(prov);
     /* fork before any endpoint exists: a child must not inherit one */
     if (pipe(to_child) != 0 || pipe(from_child) != 0)

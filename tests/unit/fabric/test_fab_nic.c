@@ -95,7 +95,7 @@ main(void)
     char ifname[64], nic[FW_FAB_NAME_MAX];
     fw_error_t err = {{0}};
 
-    alarm(FAB_TEST_ALARM_S);
+    fab_test_alarm();
     if (fw_fab_dl_load(&err) != FW_SUCCESS)
         skip_all("libfabric.so.1 cannot be loaded");
     if (!nic_find_pci(ifname, sizeof(ifname), &near))

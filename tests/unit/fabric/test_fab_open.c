@@ -114,7 +114,7 @@ main(int argc, char **argv)
      * (Debian's libinfinipath installs handlers in its constructor) */
     sigaction(SIGTERM, NULL, &term0);
     sigaction(SIGSEGV, NULL, &segv0);
-    alarm(FAB_TEST_ALARM_S);
+    fab_test_alarm();
     fab_test_require(prov);
     fab = fab_test_open(prov);
     ok(fab != NULL, "open %s", prov);

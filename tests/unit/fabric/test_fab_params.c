@@ -243,7 +243,7 @@ params_test_dl_env(void)
 int
 main(void)
 {
-    alarm(FAB_TEST_ALARM_S);
+    fab_test_alarm();
     unsetenv("FW_PROVIDER");
     unsetenv("FW_NIC");
     unsetenv("FW_FAB_IFACE_ADDR");

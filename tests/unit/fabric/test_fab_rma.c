@@ -252,7 +252,7 @@ main(int argc, char **argv)
     int cmd[2], reply[2], rc;
     pid_t pid;
 
-    alarm(FAB_TEST_ALARM_S);
+    fab_test_alarm();
     fab_test_require(prov);
     if (pipe(cmd) != 0 || pipe(reply) != 0)
         return 1;

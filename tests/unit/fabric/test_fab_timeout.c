@@ -161,7 +161,7 @@ main(int argc, char **argv)
     int gone_ok, stopped_ok;
     fw_fab_t *fab;
 
-    alarm(FAB_TEST_ALARM_S);
+    fab_test_alarm();
     fab_test_require(prov);
     /* children first: none may inherit an endpoint */
     gone_ok = tmo_spawn(prov, 0, &gone) == 0;
