@@ -8,6 +8,9 @@
 #include "modex/modex_client.h"
 #include "common/log.h"
 
+/* fw_finalize() ran: a process joins its job once, as with MPI_Init. */
+static int fw_finalized_g;
+
 fw_status_t
 fw_init(int *argc, char ***argv)
 {
@@ -17,6 +20,8 @@ fw_init(int *argc, char ***argv)
     (void)argv;
     if (fw_client_g.initialized)
         return FW_SUCCESS;
+    if (fw_finalized_g)
+        return FW_ERR_UNSUPPORTED; /* the daemon has let this rank go */
     rc = fw_client_init();
     if (rc != FW_SUCCESS)
         return rc;
@@ -46,5 +51,6 @@ fw_finalize(void)
     fw_dpm_fini();
     rc = fw_client_finalize(); /* closes the endpoint */
     fw_dpm_graveyard_free(graveyard, n);
+    fw_finalized_g = 1;
     return rc;
 }

@@ -34,13 +34,16 @@ extern "C" {
  * modified. Blocking.
  * Returns FW_SUCCESS, FW_ERR_NOT_FOUND (not started by fwrun),
  * FW_ERR_UNREACHABLE, FW_ERR_AUTH, FW_ERR_NO_MEM, FW_ERR_PROTO.
- * Calling it twice is FW_SUCCESS and does nothing.
+ * Calling it twice is FW_SUCCESS and does nothing; calling it after
+ * fw_finalize() is FW_ERR_UNSUPPORTED (a process joins its job once, as
+ * with MPI_Init).
  */
 fw_status_t fw_init(int *argc, char ***argv);
 
 /*
  * Release everything fw_init() acquired. Afterwards every call but
- * fw_init() and fw_strerror() returns FW_ERR_NOT_INITIALIZED. Blocking.
+ * fw_init() (FW_ERR_UNSUPPORTED) and fw_strerror() returns
+ * FW_ERR_NOT_INITIALIZED. Blocking.
  */
 fw_status_t fw_finalize(void);
 

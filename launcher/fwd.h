@@ -30,6 +30,8 @@ typedef struct fwd_proc {
     int hello;           /* it used libfabwire (may own shm regions) */
     int unfinalized;     /* disconnected without fw_finalize */
     pid_t started_pid;   /* pid, kept after the rank is reaped */
+    pid_t lib_pid;       /* the process that said HELLO (a wrapper's child
+                            may differ from started_pid), 0 if none */
 } fwd_proc_t;
 
 typedef struct fwd_win fwd_win_t;

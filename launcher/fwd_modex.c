@@ -240,8 +240,10 @@ fwd_modex_hello(fwd_t *d, fw_oob_conn_t *c, const void *p, size_t len)
         v[0] = (uint32_t)-FW_ERR_PROTO;
     else
         pr->conn = c;
-    if (pr != NULL)
+    if (pr != NULL) {
         pr->hello = 1;
+        pr->lib_pid = fw_oob_conn_peer_pid(c);
+    }
     for (i = 0; i < 12; i++)
         reply[i] = (uint8_t)(v[i / 4] >> (24 - 8 * (i % 4)));
     if (fw_oob_send(c, FW_MODEX_MSG_HELLO_ACK, 0, rank, reply,

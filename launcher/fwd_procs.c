@@ -753,6 +753,9 @@ fwd_procs_cleanup(fwd_t *d)
 
         if (p->hello)
             fw_fab_shm_sweep(p->started_pid);
+        if (p->hello && p->lib_pid > 0 && p->lib_pid != p->started_pid &&
+            kill(p->lib_pid, 0) != 0 && errno == ESRCH)
+            fw_fab_shm_sweep(p->lib_pid); /* started through a wrapper */
         if (p->out_ev != NULL)
             event_free(p->out_ev);
         if (p->err_ev != NULL)

@@ -19,6 +19,8 @@
 #include "oob/oob_wire.h"
 #include "oob/oob_route.h"
 
+#include <sys/types.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -102,6 +104,8 @@ uint32_t fw_oob_conn_peer_kind(const fw_oob_conn_t *conn);
 uint32_t fw_oob_conn_peer_id(const fw_oob_conn_t *conn);
 /* "ADDR:PORT" of the peer, or "local" for Unix sockets. Borrowed. */
 const char *fw_oob_conn_peer_name(const fw_oob_conn_t *conn);
+/* The peer process on a Unix socket (SO_PEERCRED), else 0. */
+pid_t fw_oob_conn_peer_pid(const fw_oob_conn_t *conn);
 /* Local IP address of a TCP connection ("" for Unix). Borrowed. */
 const char *fw_oob_conn_local_addr(const fw_oob_conn_t *conn);
 /* Bytes queued but not yet written. */

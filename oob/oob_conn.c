@@ -10,6 +10,7 @@
  *   Unix client: CONNECTING --(listener's uid is ours, CRED)--> OPEN -> CLOSED
  *   Unix server: WAIT_CRED  --(CRED; peer's uid checked at accept)--> OPEN
  */
+#define _GNU_SOURCE /* struct ucred */
 #include "oob/oob_internal.h"
 #include "common/log.h"
 #include "common/param.h"
@@ -22,6 +23,7 @@
 #include <event2/listener.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 /****************/
@@ -661,6 +663,21 @@ const char *
 fw_oob_conn_peer_name(const fw_oob_conn_t *conn)
 {
     return conn->peer_name;
+}
+
+pid_t
+fw_oob_conn_peer_pid(const fw_oob_conn_t *conn)
+{
+    struct ucred cred;
+    socklen_t len = sizeof(cred);
+    evutil_socket_t fd;
+
+    if (!conn->unix_sock || conn->bev == NULL ||
+        (fd = bufferevent_getfd(conn->bev)) < 0 ||
+        getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
+        len != sizeof(cred))
+        return 0;
+    return cred.pid;
 }
 
 const char *

@@ -365,6 +365,16 @@ case_failures() {
         "$(sed -n 's/^held: //p' "$R_OUT")"
     ! grep -q 'cannot connect to the parent' "$R_ERR"
     t_ok $? "no child job started for the abandoned request"
+    # a rank SIGKILLed with shm regions open, started through a wrapper
+    # (its pid is not the one fwd started): fwd still removes them
+    fw_start "die under a wrapper" -- --provider shm -n 1 sh -c \
+        "\"$P\" die; exit \$?"
+    fw_finish 30
+    s=$(sed -n 's/^pid //p' "$R_OUT")
+    [ "$R_RC" -eq 137 ] && [ -n "$s" ] &&
+        ! ls /dev/shm/fabwire-"$s"_* >/dev/null 2>&1
+    t_ok $? "a killed rank's shm regions are removed although a wrapper" \
+        "started it (rank pid ${s:-?}, fwrun rc $R_RC)"
     dpm_run "closeport" 1 30 -- -n 1 "$P" closeport
     dpm_ok "fw_port_close from another thread ends a pending accept:" \
         "$(sed -n 's/^closed port: //p' "$R_OUT")"

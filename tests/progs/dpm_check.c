@@ -30,6 +30,8 @@
  *   dpm_check spawn_where K KEY VALUE.. children placed by info keys;
  *                                     prints "child J addr A"
  *   dpm_check noparent                not a spawned job
+ *   dpm_check die                     open the endpoint, print "pid P",
+ *                                     then SIGKILL itself
  *   dpm_check cycles N                N spawn/disconnect cycles, leaks
  *   dpm_check child APP MODE [WDIR]   a spawned child (MODE full|quick|
  *                                     info|where)
@@ -1711,6 +1713,16 @@ dpm_check_spawn_linger(const char *secs, int code)
     return code;
 }
 
+/* A rank that dies with its endpoint (and, over shm, its regions) open. */
+static void
+dpm_check_die(void)
+{
+    CHECK_ST(fw_comm_send(fw_comm_self(), 0, 1, "x", 1), FW_SUCCESS);
+    printf("pid %d\n", (int)getpid());
+    fflush(stdout);
+    raise(SIGKILL);
+}
+
 static void
 dpm_check_noparent(void)
 {
@@ -1896,6 +1908,8 @@ main(int argc, char **argv)
         dpm_check_spawn_where(argc - 3, argv + 3, atoi(argv[2]));
     } else if (strcmp(cmd, "noparent") == 0) {
         dpm_check_noparent();
+    } else if (strcmp(cmd, "die") == 0) {
+        dpm_check_die();
     } else if (strcmp(cmd, "cycles") == 0 && argc == 3) {
         dpm_check_cycles(atoi(argv[2]));
     } else if (strcmp(cmd, "spawn_held") == 0 && argc == 4) {

@@ -124,5 +124,8 @@ main(int argc, char **argv)
     if (fw_finalize() != FW_SUCCESS)
         bad++;
     bad += fw_fence() != FW_ERR_NOT_INITIALIZED;
+    /* a process joins its job once */
+    bad += fw_init(NULL, NULL) != FW_ERR_UNSUPPORTED;
+    bad += fw_fence() != FW_ERR_NOT_INITIALIZED;
     return bad ? 1 : 0;
 }
