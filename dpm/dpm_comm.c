@@ -418,7 +418,7 @@ fw_comm_send(fw_comm_t *comm, int dest, int tag, const void *buf, size_t len)
     if (rc == FW_SUCCESS)
         rc = fw_dpm_member_peer(g, (uint32_t)dest, &peer);
     if (rc == FW_SUCCESS && fw_fab_exact_tags(fab))
-        rc = fw_dpm_env_send(fab, peer, comm, (uint32_t)tag);
+        rc = fw_dpm_env_send(fab, peer, comm, (uint32_t)tag, len);
     if (rc == FW_SUCCESS)
         rc = fw_fab_tsend(fab, peer,
                           fw_dpm_tag(FW_DPM_CLASS_USER, comm->cid, comm->rank,
@@ -427,19 +427,31 @@ fw_comm_send(fw_comm_t *comm, int dest, int tag, const void *buf, size_t len)
     return rc;
 }
 
-/* fw_comm_recv on an exact-tag fabric: wildcards through envelopes. */
+/* fw_comm_recv on an exact-tag fabric: the envelope first (wildcards,
+ * length), then the exact tag into a buffer the message fits in. */
 static fw_status_t
 fw_dpm_recv_exact(fw_fab_t *fab, fw_comm_t *comm, int src, int tag,
                   void *buf, size_t cap, size_t *got_p)
 {
-    uint32_t s = (uint32_t)src, t = (uint32_t)tag;
-    fw_status_t rc = FW_SUCCESS;
+    uint32_t s = 0, t = 0;
+    uint64_t mlen = 0;
+    void *whole = NULL;
+    fw_status_t rc;
 
-    if (src == FW_ANY_SOURCE || tag == FW_ANY_TAG)
-        rc = fw_dpm_env_pick(fab, comm, src, tag, &s, &t);
+    rc = fw_dpm_env_pick(fab, comm, src, tag, &s, &t, &mlen);
+    if (rc == FW_SUCCESS && mlen > cap && mlen <= SIZE_MAX)
+        whole = malloc((size_t)mlen); /* else the provider truncates */
     if (rc == FW_SUCCESS)
         rc = fw_fab_trecv(fab, fw_dpm_tag(FW_DPM_CLASS_USER, comm->cid, s, t),
-                          0, buf, cap, got_p, NULL, FW_DPM_FOREVER_MS);
+                          0, whole != NULL ? whole : buf,
+                          whole != NULL ? (size_t)mlen : cap, got_p, NULL,
+                          FW_DPM_FOREVER_MS);
+    if (rc == FW_SUCCESS && whole != NULL) {
+        if (cap > 0)
+            memcpy(buf, whole, cap);
+        rc = FW_ERR_TRUNCATE;
+    }
+    free(whole);
     if (rc == FW_SUCCESS || rc == FW_ERR_TRUNCATE)
         fw_dpm_env_consume(fab, comm, s, t);
     return rc;

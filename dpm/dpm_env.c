@@ -3,25 +3,28 @@
  * Wildcard receives on fabrics that take exact tags only
  * (fw_fab_exact_tags(): shm before libfabric 1.19, or FW_FAB_EXACT_TAGS=1).
  * There every user message is preceded, to the same peer, by an envelope
- * {u8 version 1, u32 src, u32 tag} on the communicator's envelope tag
- * (class COLL, step ENV, src 0: any sender matches it exactly). A receive
- * with FW_ANY_SOURCE or FW_ANY_TAG takes the oldest envelope that fits,
- * from those already read or reading more, then posts the exact tag it
- * names. Every received message consumes the oldest envelope of its
+ * {u8 version 2, u32 src, u32 tag, u64 len} on the communicator's
+ * envelope tag (class COLL, step ENV, src 0: any sender matches it
+ * exactly). A receive takes the oldest envelope that fits its source and
+ * tag (wildcards included), from those already read or reading more,
+ * then posts the exact tag it names, with a buffer the message fits in
+ * (shm 1.17 hangs when a message over 4 KiB is truncated by a smaller
+ * receive). Every received message consumes the oldest envelope of its
  * (src, tag), so per sender messages keep their order (MPI's
- * non-overtaking rule), whichever kind of receive takes them.
+ * non-overtaking rule).
  */
 #include "dpm/dpm_int.h"
 #include "common/log.h"
 
 #include <stdlib.h>
 
-#define FW_DPM_ENV_V1 1
-#define FW_DPM_ENV_LEN 9
+#define FW_DPM_ENV_V2 2
+#define FW_DPM_ENV_LEN 17
 
 struct fw_dpm_env {
     struct fw_dpm_env *next;
     uint32_t cid, src, tag;
+    uint64_t len;
 };
 
 static uint64_t
@@ -32,15 +35,16 @@ fw_dpm_env_tag(const fw_comm_t *comm)
 
 fw_status_t
 fw_dpm_env_send(fw_fab_t *fab, uint64_t peer, const fw_comm_t *comm,
-                uint32_t tag)
+                uint32_t tag, size_t len)
 {
     fw_buf_t b;
     fw_status_t rc;
 
     fw_buf_init(&b);
-    fw_buf_put_u8(&b, FW_DPM_ENV_V1);
+    fw_buf_put_u8(&b, FW_DPM_ENV_V2);
     fw_buf_put_u32(&b, comm->rank);
     fw_buf_put_u32(&b, tag);
+    fw_buf_put_u64(&b, (uint64_t)len);
     rc = fw_buf_status(&b);
     if (rc == FW_SUCCESS)
         rc = fw_fab_tsend(fab, peer, fw_dpm_env_tag(comm), b.data, b.len,
@@ -64,7 +68,7 @@ fw_dpm_env_read(fw_fab_t *fab, const fw_comm_t *comm, int ms)
     if (rc != FW_SUCCESS)
         return rc;
     fw_rbuf_init(&r, in, len);
-    if (fw_rbuf_get_u8(&r) != FW_DPM_ENV_V1 || len != FW_DPM_ENV_LEN)
+    if (fw_rbuf_get_u8(&r) != FW_DPM_ENV_V2 || len != FW_DPM_ENV_LEN)
         return FW_ERR_PROTO;
     e = calloc(1, sizeof(*e));
     if (e == NULL)
@@ -72,6 +76,7 @@ fw_dpm_env_read(fw_fab_t *fab, const fw_comm_t *comm, int ms)
     e->cid = comm->cid;
     e->src = fw_rbuf_get_u32(&r);
     e->tag = fw_rbuf_get_u32(&r);
+    e->len = fw_rbuf_get_u64(&r);
     for (pp = &fw_dpm_g.envs; *pp != NULL; pp = &(*pp)->next)
         ;
     *pp = e;
@@ -94,7 +99,7 @@ fw_dpm_env_find(const fw_comm_t *comm, int src, int tag)
 
 fw_status_t
 fw_dpm_env_pick(fw_fab_t *fab, const fw_comm_t *comm, int src, int tag,
-                uint32_t *src_p, uint32_t *tag_p)
+                uint32_t *src_p, uint32_t *tag_p, uint64_t *len_p)
 {
     fw_dpm_env_t **pp;
     fw_status_t rc = FW_SUCCESS;
@@ -104,6 +109,7 @@ fw_dpm_env_pick(fw_fab_t *fab, const fw_comm_t *comm, int src, int tag,
     if (rc == FW_SUCCESS) {
         *src_p = (*pp)->src;
         *tag_p = (*pp)->tag;
+        *len_p = (*pp)->len;
     }
     return rc;
 }

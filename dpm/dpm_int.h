@@ -133,10 +133,12 @@ int fw_dpm_timeout_ms(const char *param, long dflt_max);
 
 /* dpm_env.c: wildcard receives on exact-tag fabrics */
 fw_status_t fw_dpm_env_send(fw_fab_t *fab, uint64_t peer, const fw_comm_t *comm,
-                            uint32_t tag);
-/* Oldest envelope of comm fitting src/tag (-1: any), reading as needed. */
+                            uint32_t tag, size_t len);
+/* Oldest envelope of comm fitting src/tag (-1: any), reading as needed:
+ * the message's source, tag and length. */
 fw_status_t fw_dpm_env_pick(fw_fab_t *fab, const fw_comm_t *comm, int src,
-                            int tag, uint32_t *src_p, uint32_t *tag_p);
+                            int tag, uint32_t *src_p, uint32_t *tag_p,
+                            uint64_t *len_p);
 /* A message (src, tag) of comm was received: its envelope goes. */
 void fw_dpm_env_consume(fw_fab_t *fab, const fw_comm_t *comm, uint32_t src,
                         uint32_t tag);

@@ -206,6 +206,7 @@ fw_fab_ep_setup(fw_fab_t *fab)
     fab->next_key = 1;
     fab->spin_us = fw_fab_info_spin_us();
     fab->exact_tags = fw_fab_info_exact_tags(fab->prov);
+    fab->rx_floor = fw_fab_info_rx_floor(fab->prov, fab->mr_mode);
     fab->wait_fd = -1;
 }
 
@@ -343,6 +344,7 @@ fw_fab_close(fw_fab_t *fab)
     fw_fab_ep_close_fid(&fab->cq->fid, "cq");
     fw_fab_domain_close(fab);
     fi_freeinfo(fab->info);
+    free(fab->rx_spare);
     free(fab);
     errno = saved;
 }
@@ -453,6 +455,15 @@ fw_fab_op_release(fw_fab_op_t *op, size_t copy_len)
     int ret;
 
     fw_fab_mr_local_release(op->fab, op, copy_len);
+    if (op->rx_big != NULL) {
+        if (copy_len > 0)
+            memcpy(op->user_buf, op->rx_big, copy_len);
+        if (op->fab->rx_spare == NULL)
+            op->fab->rx_spare = op->rx_big;
+        else
+            free(op->rx_big);
+        op->rx_big = NULL;
+    }
     if (op->rkey_mapped) {
         ret = fi_mr_unmap_key(op->fab->domain, op->rkey);
         if (ret != 0)
@@ -579,6 +590,8 @@ fw_fab_op_complete(fw_fab_op_t *op, fw_status_t status, size_t len,
 
     if (op->type != FW_FAB_OP_TRECV)
         len = status == FW_SUCCESS ? op->len : 0;
+    if (op->rx_big != NULL && status == FW_SUCCESS && len > op->len)
+        status = FW_ERR_TRUNCATE; /* fit the floor, not the caller's cap */
     fw_fab_op_release(op, status == FW_SUCCESS || status == FW_ERR_TRUNCATE
                               ? (len < op->len ? len : op->len)
                               : 0);

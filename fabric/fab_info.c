@@ -250,6 +250,20 @@ fw_fab_info_exact_tags(const fw_fab_prov_t *prov)
 }
 
 /*---------------------------------------------------------------------------*/
+size_t
+fw_fab_info_rx_floor(const fw_fab_prov_t *prov, uint64_t mr_mode)
+{
+    const char *s = getenv("FI_OFI_RXM_SAR_LIMIT");
+    long v = s != NULL ? strtol(s, NULL, 10) : 0;
+
+    /* under FI_MR_LOCAL a bigger buffer would need registering: not done */
+    if ((prov->quirks & FW_FAB_QUIRK_RXM_SAR) == 0 ||
+        (mr_mode & FI_MR_LOCAL) != 0)
+        return 0;
+    return v > 0 && v <= 64L * 1024 * 1024 ? (size_t)v : 128 * 1024;
+}
+
+/*---------------------------------------------------------------------------*/
 uint64_t
 fw_fab_info_mr_mode_extra(void)
 {

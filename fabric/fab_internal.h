@@ -73,9 +73,13 @@ typedef enum fw_fab_quirk_flags {
     FW_FAB_QUIRK_TGT_PROGRESS = 1u << 2, /* RMA target must progress */
     FW_FAB_QUIRK_NO_WAIT_FD = 1u << 3, /* CQ has no FI_WAIT_FD */
     FW_FAB_QUIRK_NO_NIC = 1u << 4,     /* no NIC: FW_NIC does not apply */
-    FW_FAB_QUIRK_UNEXP_MASK = 1u << 5  /* before libfabric 1.19: a tagged
+    FW_FAB_QUIRK_UNEXP_MASK = 1u << 5, /* before libfabric 1.19: a tagged
                                           receive's ignore mask is not used
                                           against its unexpected queue */
+    FW_FAB_QUIRK_RXM_SAR = 1u << 6     /* ofi_rxm 1.17: a message sent by
+                                          segments (eager size < len <=
+                                          SAR limit) into a smaller receive
+                                          crashes fi_cq_read */
 } fw_fab_quirk_flags_t;
 
 /*
@@ -91,11 +95,12 @@ typedef enum fw_fab_quirk_flags {
     X(EFA, "efa", NULL, FI_ADDR_EFA, FI_PROGRESS_MANUAL, FW_FAB_CAPS_BASE,    \
       FW_FAB_QUIRK_TGT_PROGRESS)                                              \
     X(VERBS, "verbs;ofi_rxm", "verbs", FI_SOCKADDR_IN, FI_PROGRESS_MANUAL,    \
-      FW_FAB_CAPS_BASE, 0)                                                    \
+      FW_FAB_CAPS_BASE, FW_FAB_QUIRK_RXM_SAR)                                 \
     X(PSM3, "psm3", NULL, FI_ADDR_PSMX3, FI_PROGRESS_MANUAL,                  \
       FW_FAB_CAPS_BASE, FW_FAB_QUIRK_TGT_PROGRESS)                            \
     X(TCP, "tcp;ofi_rxm", "tcp", FI_SOCKADDR_IN, FI_PROGRESS_MANUAL,          \
-      FW_FAB_CAPS_BASE, FW_FAB_QUIRK_SRC_ADDR | FW_FAB_QUIRK_TGT_PROGRESS)    \
+      FW_FAB_CAPS_BASE, FW_FAB_QUIRK_SRC_ADDR | FW_FAB_QUIRK_TGT_PROGRESS |   \
+          FW_FAB_QUIRK_RXM_SAR)                                               \
     X(SHM, "shm", NULL, FI_ADDR_STR, FI_PROGRESS_MANUAL, FW_FAB_CAPS_BASE,    \
       FW_FAB_QUIRK_EXPLICIT | FW_FAB_QUIRK_NO_WAIT_FD |                       \
           FW_FAB_QUIRK_TGT_PROGRESS | FW_FAB_QUIRK_NO_NIC |                   \
@@ -161,6 +166,7 @@ struct fw_fab_op {
     int rkey_mapped; /* rkey came from fi_mr_map_raw(): unmap at end */
     int use_bounce;
     fw_fab_mr_t *tmp_mr; /* temporary local registration */
+    void *rx_big;        /* receive posted with fab->rx_floor bytes */
 };
 
 struct fw_fab_mr {
@@ -202,6 +208,8 @@ struct fw_fab {
     int in_progress; /* > 0 while completion callbacks run */
     long spin_us;
     int exact_tags;  /* fw_fab_exact_tags() */
+    size_t rx_floor; /* smallest buffer given to a tagged receive */
+    void *rx_spare;  /* one rx_floor buffer kept for the next */
 };
 
 /* State of a blocking call, filled by fw_fab_op_wait_cb(). */
@@ -246,6 +254,8 @@ size_t fw_fab_info_bounce_size(void);
 long fw_fab_info_spin_us(void);
 /* FW_FAB_EXACT_TAGS for this provider and libfabric (fw_fab_exact_tags). */
 int fw_fab_info_exact_tags(const fw_fab_prov_t *prov);
+/* Smallest receive buffer to give this provider (fab->rx_floor). */
+size_t fw_fab_info_rx_floor(const fw_fab_prov_t *prov, uint64_t mr_mode);
 
 /* fab_domain.c */
 

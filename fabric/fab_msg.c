@@ -7,8 +7,24 @@
 #include "fabric/fab_internal.h"
 #include "common/log.h"
 
+#include <stdlib.h>
+
 #include <rdma/fi_errno.h>
 #include <rdma/fi_tagged.h>
+
+/*---------------------------------------------------------------------------*/
+/* A receive smaller than fab->rx_floor goes to a floor-sized buffer (see
+ * FW_FAB_QUIRK_RXM_SAR); the release copies what fits into the caller's. */
+static fw_status_t
+fw_fab_msg_rx_floor(fw_fab_t *fab, fw_fab_op_t *op)
+{
+    op->rx_big = fab->rx_spare != NULL ? fab->rx_spare : malloc(fab->rx_floor);
+    fab->rx_spare = NULL;
+    if (op->rx_big == NULL)
+        return FW_ERR_NO_MEM;
+    op->buf = op->rx_big;
+    return FW_SUCCESS;
+}
 
 /*---------------------------------------------------------------------------*/
 /* Build and submit a tagged op. [out] op_p: valid until its callback. */
@@ -33,6 +49,8 @@ fw_fab_msg_start(fw_fab_t *fab, fw_fab_op_type_t type, uint64_t peer,
     op->user_buf = buf;
     op->len = len;
     status = fw_fab_mr_local_prepare(fab, op, type == FW_FAB_OP_TSEND);
+    if (status == FW_SUCCESS && type == FW_FAB_OP_TRECV && len < fab->rx_floor)
+        status = fw_fab_msg_rx_floor(fab, op);
     if (status != FW_SUCCESS) {
         fw_fab_op_free(op);
         return status;
@@ -51,7 +69,9 @@ fw_fab_msg_post(fw_fab_op_t *op)
     if (op->type == FW_FAB_OP_TSEND)
         return fi_tsend(op->fab->ep, op->buf, op->len, op->desc, op->peer,
                         op->tag, &op->ctx);
-    return fi_trecv(op->fab->ep, op->buf, op->len, op->desc, FI_ADDR_UNSPEC,
+    return fi_trecv(op->fab->ep, op->buf,
+                    op->rx_big != NULL ? op->fab->rx_floor : op->len, op->desc,
+                    FI_ADDR_UNSPEC,
                     op->tag, op->ignore, &op->ctx);
 }
 

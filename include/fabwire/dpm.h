@@ -64,7 +64,8 @@ fw_status_t fw_comm_send(fw_comm_t *comm, int dest, int tag, const void *buf,
 /*
  * Receive a message from src (or FW_ANY_SOURCE) with tag (or FW_ANY_TAG)
  * into buf; *len (may be NULL) gets its size. A message longer than cap
- * is consumed and FW_ERR_TRUNCATE returned. Blocking (no timeout).
+ * is consumed and FW_ERR_TRUNCATE returned (*len not written). Blocking
+ * (no timeout).
  */
 fw_status_t fw_comm_recv(fw_comm_t *comm, int src, int tag, void *buf,
                          size_t cap, size_t *len);

@@ -504,6 +504,42 @@ dpm_check_world_order(fw_comm_t *w, int rank, int size)
         CHECK_ST(fw_comm_send(w, k, 9, msg, sizeof(msg)), FW_SUCCESS);
 }
 
+/*
+ * Truncation of messages the providers send in pieces: over 4 KiB (shm
+ * 1.17 hung), 16-128 KiB (ofi_rxm 1.17's SAR range crashed fi_cq_read),
+ * and past it, each into 10 bytes, each followed by a message that must
+ * still arrive.
+ */
+static void
+dpm_check_world_trunc(fw_comm_t *w, int rank, int peer)
+{
+    static const size_t sizes[] = {4097, 16385, 65536, 131072, 262144};
+    char small[10], *big = malloc(262144);
+    size_t len, k;
+    fw_status_t st;
+
+    if (big == NULL)
+        return;
+    memset(big, 'b', 262144);
+    dpm_check_step("truncation of large messages");
+    for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+        if (rank % 2 == 0) {
+            CHECK_ST(fw_comm_send(w, peer, 10, big, sizes[k]), FW_SUCCESS);
+            CHECK_ST(fw_comm_send(w, peer, 11, "next", 5), FW_SUCCESS);
+            continue;
+        }
+        st = fw_comm_recv(w, peer, 10, small, sizeof(small), &len);
+        CHECK(st == FW_ERR_TRUNCATE && small[0] == 'b', "%zu bytes into 10:"
+              " %s", sizes[k], fw_strerror(st));
+        len = 0;
+        st = fw_comm_recv(w, peer, 11, small, sizeof(small), &len);
+        CHECK(st == FW_SUCCESS && len == 5 && strcmp(small, "next") == 0,
+              "after truncating %zu bytes, next message: %s", sizes[k],
+              fw_strerror(st));
+    }
+    free(big);
+}
+
 static void
 dpm_check_world_edge(fw_comm_t *w, int rank, int size)
 {
@@ -535,6 +571,7 @@ dpm_check_world_edge(fw_comm_t *w, int rank, int size)
                   "after truncation, next message: %s, %zu bytes",
                   fw_strerror(st), len);
         }
+        dpm_check_world_trunc(w, rank, peer);
     }
     /* bad parameters */
     CHECK_ST(fw_comm_send(w, size, 0, &z, 1), FW_ERR_BAD_PARAM);
