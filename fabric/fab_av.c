@@ -7,10 +7,31 @@
 #include "fabric/fab_internal.h"
 #include "common/log.h"
 
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rdma/fi_domain.h>
 #include <rdma/fi_errno.h>
+
+/*---------------------------------------------------------------------------*/
+/*
+ * An shm peer whose region (/dev/shm/<name>; ours are named
+ * FW_FAB_SHM_PREFIX<pid>_<random>) is not there: its endpoint closed, its
+ * process ended, or the name is wrong. libfabric 1.17's shm crashes in
+ * fi_tsend to such a peer instead of failing.
+ */
+static int
+fw_fab_av_shm_gone(const fw_fab_t *fab, const char *name)
+{
+    char path[FW_FAB_ADDR_MAX + 16];
+
+    if (fab->info->addr_format != FI_ADDR_STR || name[0] == '\0' ||
+        strchr(name, '/') != NULL)
+        return 0; /* not a plain region name: the provider decides */
+    snprintf(path, sizeof(path), "/dev/shm/%s", name);
+    return access(path, F_OK) != 0;
+}
 
 /*---------------------------------------------------------------------------*/
 fw_status_t
@@ -27,6 +48,10 @@ fw_fab_av_insert(fw_fab_t *fab, const void *addr, size_t len,
         return FW_ERR_BAD_PARAM;
     memcpy(copy, addr, len);
     copy[len] = '\0';
+    if (fw_fab_av_shm_gone(fab, (const char *)copy)) {
+        FW_LOG_DEBUG("fab", "av: shm peer %s is gone", (const char *)copy);
+        return FW_ERR_UNREACHABLE;
+    }
     ret = fi_av_insert(fab->av, copy, 1, &fi_addr, 0, NULL);
     if (ret != 1 || fi_addr == FI_ADDR_NOTAVAIL) {
         FW_LOG_WARN("fab", "av: inserting a %zu-byte address failed: %s", len,

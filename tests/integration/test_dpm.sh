@@ -223,6 +223,20 @@ case_connect() {
  disconnect"
     dpm_no_strays
 
+    # over shm, then once more to the port after the acceptor's job ended
+    # (libfabric 1.17's shm crashed sending to the gone peer)
+    rm -f "$T/port"
+    fw_start "acceptor shm" -- --provider shm -n 1 "$P" acceptor "$T/port" 1
+    dpm_save a
+    FW_T_RECONNECT_DEAD=1 fw_start "connector shm" -- -x FW_T_RECONNECT_DEAD \
+        --provider shm -n 1 "$P" connector "$T/port" 1
+    dpm_save b
+    DPM_NA=1 DPM_NB=1
+    dpm_finish_both 60 "shm: acceptor job, 1 accept" \
+        "shm: connector job, 1 connect, then a connect to the ended
+ acceptor fails without a crash"
+    dpm_no_strays
+
     # name service inside one job (fwrun serves it)
     dpm_run "ns_job" 2 30 -- -n 2 "$P" ns_job svc-job
     dpm_ok "job-scope name service: a lookup waits for a later publish," \
@@ -320,6 +334,15 @@ case_failures() {
     dpm_ok "connect to the port of an exited job and to a closed port:" \
         "error within FW_DPM_CONNECT_MS=1000 (< 5 s; $s); accept with" \
         "FW_DPM_ACCEPT_MS=500 -> FW_ERR_TIMEOUT"
+    # the same over shm, whose 1.17 provider crashed sending to a gone peer
+    rm -f "$T/deadport"
+    dpm_run "portonly shm" 1 20 -- --provider shm -n 1 "$P" portonly \
+        "$T/deadport"
+    FW_DPM_CONNECT_MS=1000 dpm_run "dead shm" 2 30 -- -x FW_DPM_CONNECT_MS \
+        --provider shm -n 2 "$P" dead "$T/deadport"
+    s=$(sed -n 's/^dead port: //p' "$R_OUT" | tr '\n' ';')
+    dpm_ok "over shm: connect to the port of an exited job fails, no crash" \
+        "($s)"
     dpm_run "spawn_fail" 2 60 -- --oversubscribe -n 1 "$P" spawn_fail
     s=$(sed -n 's/^missing program: //p' "$R_OUT")
     dpm_ok "failing spawns: missing program -> FW_ERR_SPAWN ($s), every" \

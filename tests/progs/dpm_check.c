@@ -886,6 +886,31 @@ dpm_check_acceptor(const char *file, int n)
     }
 }
 
+/*
+ * FW_T_RECONNECT_DEAD: once the acceptor's job has ended (it stops after
+ * its cycles), one more connect to its port, which the peer's address is
+ * cached from before, must fail, not crash (shm 1.17 crashed in fi_tsend).
+ */
+static void
+dpm_check_reconnect_dead(const char *port, int rank)
+{
+    const struct timespec wait = {1, 500 * 1000 * 1000};
+    fw_comm_t *inter = NULL;
+    double t0, ms;
+    fw_status_t st;
+
+    nanosleep(&wait, NULL);
+    t0 = dpm_check_now_ms();
+    dpm_check_step("connect again to the ended acceptor");
+    st = fw_connect(rank == 0 ? port : NULL, fw_comm_world(), 0, &inter);
+    ms = dpm_check_now_ms() - t0;
+    CHECK(st != FW_SUCCESS && inter == NULL && ms < 5000,
+          "connect to the ended acceptor: %s after %.0f ms", fw_strerror(st),
+          ms);
+    if (rank == 0)
+        printf("reconnect: %s after %.0f ms\n", fw_strerror(st), ms);
+}
+
 static void
 dpm_check_connector(const char *file, int n)
 {
@@ -910,6 +935,8 @@ dpm_check_connector(const char *file, int n)
     }
     if (rank == 0)
         printf("connector: %d cycles\n", c);
+    if (getenv("FW_T_RECONNECT_DEAD") != NULL && c == n)
+        dpm_check_reconnect_dead(port, rank);
 }
 
 /* Open a port, publish it in FILE, and leave without closing it. */
