@@ -56,7 +56,9 @@ fw_status_t fw_job_info(fw_job_info_t *info);
 /*
  * Add key=value to this process's card (a later put of the same key
  * replaces the value). The data is copied. Not visible to others before
- * fw_commit() and the next fw_fence(). Non-blocking, local.
+ * fw_commit() and the next fw_fence(). Non-blocking, local. The card
+ * lives on across epochs: keys are added or replaced, never removed, and
+ * a rank that commits nothing before a fence keeps its previous card.
  * Returns FW_SUCCESS, FW_ERR_BAD_PARAM (NULL or empty key, value NULL
  * with len > 0), FW_ERR_TOO_BIG (key >= FW_MAX_KEY, len > FW_MAX_VALUE,
  * or the card would exceed FW_MAX_CARD), FW_ERR_NO_MEM,
@@ -77,7 +79,10 @@ fw_status_t fw_commit(void);
  * before it can be read with fw_get(). Moves no card data. Blocking.
  * Returns FW_SUCCESS, FW_ERR_NOT_INITIALIZED, FW_ERR_UNREACHABLE,
  * FW_ERR_PROTO (the daemon refused this rank's last commit; the fence
- * still completed), FW_ERR_JOB_ABORTED.
+ * still completed), FW_ERR_JOB_ABORTED, FW_ERR_TIMEOUT (after
+ * FW_MODEX_TIMEOUT_MS, 600 s by default: a rank that finalized or exited
+ * without this fence is not noticed before; the rank's daemon link is
+ * then unusable).
  */
 fw_status_t fw_fence(void);
 
@@ -88,7 +93,8 @@ fw_status_t fw_fence(void);
  * peer host's window at most; later gets of that host come from cache).
  * Returns FW_SUCCESS, FW_ERR_BAD_PARAM, FW_ERR_NOT_INITIALIZED,
  * FW_ERR_NOT_READY (no fence yet), FW_ERR_NOT_FOUND (no such rank or key),
- * FW_ERR_FABRIC, FW_ERR_UNREACHABLE, FW_ERR_TIMEOUT, FW_ERR_NO_MEM.
+ * FW_ERR_TOO_BIG (key >= FW_MAX_KEY), FW_ERR_FABRIC, FW_ERR_UNREACHABLE,
+ * FW_ERR_TIMEOUT, FW_ERR_NO_MEM.
  */
 fw_status_t fw_get(uint32_t rank, const char *key, void **value, size_t *len);
 
