@@ -285,6 +285,25 @@ fwrun_on_report(fwrun_t *r, const void *p, size_t len)
         fwrun_launch(r);
 }
 
+/* Why the job ends: a rank's failure (named as a spawned job's, if so). */
+static void
+fwrun_say_rank_end(const fwrun_t *r, uint32_t rank, uint32_t st, int code)
+{
+    const char *host = r->job.hosts[r->job.rank_node[rank]].name;
+    char who[FW_JOBID_MAX + 16] = "";
+
+    if (r->spawned) /* not the user's own job */
+        snprintf(who, sizeof(who), "spawned job %s: ", r->job.jobid);
+    if (st >= FW_LAUNCH_STATUS_SIGNALED)
+        fprintf(stderr, "fwrun: %srank %u on host %s was killed by signal "
+                "%u (%s); terminating the job\n", who, rank, host,
+                st - FW_LAUNCH_STATUS_SIGNALED,
+                strsignal((int)(st - FW_LAUNCH_STATUS_SIGNALED)));
+    else
+        fprintf(stderr, "fwrun: %srank %u on host %s exited with status %d; "
+                "terminating the job\n", who, rank, host, code);
+}
+
 static void
 fwrun_on_exits(fwrun_t *r, const void *p, size_t len)
 {
@@ -304,16 +323,7 @@ fwrun_on_exits(fwrun_t *r, const void *p, size_t len)
         code = st >= FW_LAUNCH_STATUS_SIGNALED
                    ? 128 + (int)(st - FW_LAUNCH_STATUS_SIGNALED) : (int)st;
         if (code != 0 && r->state == FWRUN_RUNNING && !r->failed) {
-            if (st >= FW_LAUNCH_STATUS_SIGNALED)
-                fprintf(stderr, "fwrun: rank %u on host %s was killed by "
-                        "signal %u (%s); terminating the job\n", rank,
-                        r->job.hosts[r->job.rank_node[rank]].name,
-                        st - FW_LAUNCH_STATUS_SIGNALED,
-                        strsignal((int)(st - FW_LAUNCH_STATUS_SIGNALED)));
-            else
-                fprintf(stderr, "fwrun: rank %u on host %s exited with "
-                        "status %d; terminating the job\n", rank,
-                        r->job.hosts[r->job.rank_node[rank]].name, code);
+            fwrun_say_rank_end(r, rank, st, code);
             fwrun_fail(r, code);
             fwrun_teardown(r);
         }
@@ -541,11 +551,16 @@ fwrun_reap(fwrun_t *r)
 {
     uint32_t i, id;
     pid_t pid;
-    int st;
+    int st, failed;
 
     while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-        if (fwrun_spawn_reaped(r, pid, st))
+        if (fwrun_spawn_reaped(r, pid, st, &failed)) {
+            if (failed != 0) {
+                fwrun_fail(r, failed);
+                fwrun_teardown(r);
+            }
             continue;
+        }
         for (i = 0; i < r->tree.nchildren; i++) {
             if (r->child_pids[i] != pid)
                 continue;

@@ -41,8 +41,10 @@ fw_status_t fwrun_spawn_cancel(fwrun_t *r, uint32_t daemon, uint32_t rank,
                                fw_rbuf_t *rb);
 /* A rank ended: spawns it was waiting for are dropped. */
 void fwrun_spawn_rank_ended(fwrun_t *r, uint32_t rank);
-/* 1 if pid was a child job's fwrun (then handled). */
-int fwrun_spawn_reaped(fwrun_t *r, pid_t pid, int status);
+/* 1 if pid was a child job's fwrun (then handled); *failed_p: non-zero
+ * exit code of a child job that failed after connecting (the parent job
+ * must end), else 0. */
+int fwrun_spawn_reaped(fwrun_t *r, pid_t pid, int status, int *failed_p);
 uint32_t fwrun_spawn_alive(fwrun_t *r);
 void fwrun_spawn_kill(fwrun_t *r, int sig);
 void fwrun_spawn_cleanup(fwrun_t *r);

@@ -39,6 +39,7 @@ struct fwrun_spawn {
     pid_t pid;
     uint32_t daemon, rank, reqid, nprocs;
     int done;                  /* the parent root has its answer */
+    int stopped;               /* we killed it: its end is no failure */
     uint32_t *held;            /* per job host: slots its ranks take */
 };
 
@@ -561,7 +562,7 @@ fwrun_spawn_launch(fwrun_t *r, fwrun_spawn_wait_t *w, uint32_t **take)
     if (sp == NULL)
         return FW_ERR_NO_MEM;
     *sp = (fwrun_spawn_t){NULL, fwrun_dpm_next_spawn(r), 0, w->daemon,
-                          w->rank, w->reqid, w->nprocs, 0, *take};
+                          w->rank, w->reqid, w->nprocs, 0, 0, *take};
     rc = fwrun_spawn_start(r, &w->q, sp);
     if (rc != FW_SUCCESS) {
         free(sp);
@@ -685,8 +686,10 @@ fwrun_spawn_done(fwrun_t *r, fw_rbuf_t *rb)
         if (sp->id != id)
             continue;
         sp->done = 1;
-        if (kill_it && sp->pid > 0)
+        if (kill_it && sp->pid > 0) {
+            sp->stopped = 1;
             kill(sp->pid, SIGTERM);
+        }
     }
     return FW_SUCCESS;
 }
@@ -727,6 +730,7 @@ fwrun_spawn_cancel(fwrun_t *r, uint32_t daemon, uint32_t rank,
         if (sp->daemon == daemon && sp->rank == rank && sp->reqid == reqid &&
             !sp->done) {
             sp->done = 1; /* nobody to answer */
+            sp->stopped = 1;
             if (sp->pid > 0)
                 kill(sp->pid, SIGTERM);
         }
@@ -740,11 +744,32 @@ fwrun_spawn_rank_ended(fwrun_t *r, uint32_t rank)
         (void)fwrun_spawn_unpark(r, UINT32_MAX, rank, NULL);
 }
 
+/*
+ * A child job that failed after its children connected (not stopped by
+ * us): as with mpirun, the parent job goes down with it, rather than
+ * wait forever for peers that are gone. Returns its exit code, else 0.
+ */
+static int
+fwrun_spawn_failed_code(const fwrun_t *r, const fwrun_spawn_t *sp,
+                        int status)
+{
+    int code = WIFSIGNALED(status) ? 128 + WTERMSIG(status)
+                                   : WEXITSTATUS(status);
+
+    if (!sp->done || sp->stopped || code == 0 || r->state != FWRUN_RUNNING)
+        return 0;
+    fprintf(stderr, "fwrun: spawned job %s.%llu failed (exit status %d); "
+            "terminating the job\n", r->job.jobid,
+            (unsigned long long)sp->id, code);
+    return code;
+}
+
 int
-fwrun_spawn_reaped(fwrun_t *r, pid_t pid, int status)
+fwrun_spawn_reaped(fwrun_t *r, pid_t pid, int status, int *failed_p)
 {
     fwrun_spawn_t **pp, *sp;
 
+    *failed_p = 0;
     if (r->dpm == NULL)
         return 0;
     for (pp = fwrun_dpm_spawns(r); (sp = *pp) != NULL; pp = &sp->next) {
@@ -754,6 +779,7 @@ fwrun_spawn_reaped(fwrun_t *r, pid_t pid, int status)
         if (!sp->done) /* ended before its children connected */
             fwrun_spawn_fail(r, sp->daemon, sp->rank, sp->reqid, sp->nprocs,
                              FW_ERR_SPAWN);
+        *failed_p = fwrun_spawn_failed_code(r, sp, status);
         FW_LOG_DEBUG("dpm", "fwrun: child job %llu ended (%s %d)",
                      (unsigned long long)sp->id,
                      WIFSIGNALED(status) ? "signal" : "status",
@@ -783,8 +809,10 @@ fwrun_spawn_kill(fwrun_t *r, int sig)
 {
     for (fwrun_spawn_t *sp = r->dpm != NULL ? *fwrun_dpm_spawns(r) : NULL;
          sp != NULL; sp = sp->next)
-        if (sp->pid > 0)
+        if (sp->pid > 0) {
+            sp->stopped = 1;
             kill(sp->pid, sig);
+        }
 }
 
 /* At exit: child jobs still running are stopped (and reaped). */

@@ -398,6 +398,15 @@ case_failures() {
         ! ls /dev/shm/fabwire-"$s"_* >/dev/null 2>&1
     t_ok $? "a killed rank's shm regions are removed although a wrapper" \
         "started it (rank pid ${s:-?}, fwrun rc $R_RC)"
+    # a child job failing after connecting ends the parent job (mpirun
+    # does the same), which otherwise waited forever in disconnect
+    fw_start "spawn_childfail" -- --oversubscribe -n 1 "$P" spawn_childfail
+    fw_finish 30
+    [ "$R_RC" -eq 3 ] && [ "$R_MS" -lt 15000 ] &&
+        grep -q '^spawned$' "$R_OUT" &&
+        grep -q 'spawned job .* failed (exit status 3)' "$R_ERR"
+    t_ok $? "a spawned job that fails once connected ends its parent job:" \
+        "fwrun rc $R_RC after $R_MS ms"
     dpm_run "closeport" 1 30 -- -n 1 "$P" closeport
     dpm_ok "fw_port_close from another thread ends a pending accept:" \
         "$(sed -n 's/^closed port: //p' "$R_OUT")"

@@ -30,6 +30,9 @@
  *   dpm_check spawn_where K KEY VALUE.. children placed by info keys;
  *                                     prints "child J addr A"
  *   dpm_check noparent                not a spawned job
+ *   dpm_check spawn_childfail         2 children, one exits 3 once
+ *                                     connected; the parent then waits in
+ *                                     disconnect: fwrun must end the job
  *   dpm_check die                     open the endpoint, print "pid P",
  *                                     then SIGKILL itself
  *   dpm_check cycles N                N spawn/disconnect cycles, leaks
@@ -1243,6 +1246,8 @@ dpm_check_child(int app, const char *mode, const char *wdir)
     CHECK(parent != NULL, "a spawned child without a parent");
     if (parent == NULL)
         return 1;
+    if (strcmp(mode, "exit3") == 0 && fw_comm_rank(parent) == 1)
+        exit(3); /* a child job that fails once connected */
     CHECK(fw_comm_size(parent) == fw_comm_size(fw_comm_world()) &&
               fw_comm_rank(parent) == fw_comm_rank(fw_comm_world()),
           "parent comm local %d/%d, world %d/%d", fw_comm_rank(parent),
@@ -1777,6 +1782,25 @@ dpm_check_spawn_linger(const char *secs, int code)
     return code;
 }
 
+/* A child job fails after connecting while the parent waits for it in
+ * fw_comm_disconnect: fwrun ends the parent job (as mpirun does) instead
+ * of letting it wait forever. Never returns normally. */
+static void
+dpm_check_spawn_childfail(void)
+{
+    fw_comm_t *inter = NULL;
+    int codes[2];
+    fw_status_t st;
+
+    st = dpm_check_do_spawn(2, NULL, "exit3", NULL, &inter, codes);
+    CHECK(st == FW_SUCCESS && inter != NULL, "spawn: %s", fw_strerror(st));
+    printf("spawned\n");
+    fflush(stdout);
+    if (inter != NULL)
+        (void)fw_comm_disconnect(&inter); /* the job is ended meanwhile */
+    printf("disconnect returned\n");
+}
+
 /* A rank that dies with its endpoint (and, over shm, its regions) open. */
 static void
 dpm_check_die(void)
@@ -1974,6 +1998,8 @@ main(int argc, char **argv)
         dpm_check_noparent();
     } else if (strcmp(cmd, "die") == 0) {
         dpm_check_die();
+    } else if (strcmp(cmd, "spawn_childfail") == 0) {
+        dpm_check_spawn_childfail();
     } else if (strcmp(cmd, "cycles") == 0 && argc == 3) {
         dpm_check_cycles(atoi(argv[2]));
     } else if (strcmp(cmd, "spawn_held") == 0 && argc == 4) {
