@@ -453,7 +453,7 @@ fw_dpm_recv_exact(fw_fab_t *fab, fw_comm_t *comm, int src, int tag,
     }
     free(whole);
     if (rc == FW_SUCCESS || rc == FW_ERR_TRUNCATE)
-        fw_dpm_env_consume(fab, comm, s, t);
+        fw_dpm_env_consume(comm, s, t);
     return rc;
 }
 

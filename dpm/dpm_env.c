@@ -115,21 +115,12 @@ fw_dpm_env_pick(fw_fab_t *fab, const fw_comm_t *comm, int src, int tag,
 }
 
 void
-fw_dpm_env_consume(fw_fab_t *fab, const fw_comm_t *comm, uint32_t src,
-                   uint32_t tag)
+fw_dpm_env_consume(const fw_comm_t *comm, uint32_t src, uint32_t tag)
 {
-    fw_dpm_env_t **pp, *e;
-    fw_status_t rc = FW_SUCCESS;
+    fw_dpm_env_t **pp = fw_dpm_env_find(comm, (int)src, (int)tag), *e;
 
-    /* sent before its message by the same sender: it is here already */
-    while (rc == FW_SUCCESS &&
-           (pp = fw_dpm_env_find(comm, (int)src, (int)tag)) == NULL)
-        rc = fw_dpm_env_read(fab, comm, -1);
-    if (rc != FW_SUCCESS) {
-        FW_LOG_WARN("dpm", "no envelope for a message from %u tag %u: %s",
-                    src, tag, fw_strerror(rc));
+    if (pp == NULL) /* fw_dpm_env_pick() read it before the receive */
         return;
-    }
     e = *pp;
     *pp = e->next;
     free(e);

@@ -139,9 +139,9 @@ fw_status_t fw_dpm_env_send(fw_fab_t *fab, uint64_t peer, const fw_comm_t *comm,
 fw_status_t fw_dpm_env_pick(fw_fab_t *fab, const fw_comm_t *comm, int src,
                             int tag, uint32_t *src_p, uint32_t *tag_p,
                             uint64_t *len_p);
-/* A message (src, tag) of comm was received: its envelope goes. */
-void fw_dpm_env_consume(fw_fab_t *fab, const fw_comm_t *comm, uint32_t src,
-                        uint32_t tag);
+/* A message (src, tag) of comm, picked before, was received: its
+ * envelope goes. */
+void fw_dpm_env_consume(const fw_comm_t *comm, uint32_t src, uint32_t tag);
 /* Forget the envelopes read for cid (all: every one). */
 void fw_dpm_env_drop(uint32_t cid, int all);
 

@@ -76,7 +76,7 @@ struct fwrun_dpm {
     uint32_t nspawned;
 };
 
-static uint64_t
+uint64_t
 fwrun_dpm_now_ms(void)
 {
     return fw_time_ns() / 1000000ull;

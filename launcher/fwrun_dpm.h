@@ -28,6 +28,8 @@ fwrun_spawn_t **fwrun_dpm_spawns(fwrun_t *r);
 fwrun_spawn_wait_t **fwrun_dpm_spawn_waits(fwrun_t *r);
 uint64_t fwrun_dpm_spawn_wait_ms(fwrun_t *r);
 uint32_t fwrun_dpm_next_spawn(fwrun_t *r);
+/* Monotonic milliseconds, the clock of the dpm deadlines. */
+uint64_t fwrun_dpm_now_ms(void);
 /* Run fwrun_spawn_tick() in FWRUN_DPM_TICK_MS. */
 void fwrun_dpm_wake(fwrun_t *r);
 

@@ -22,7 +22,6 @@
 #include "dpm/dpm.h"
 #include "dpm/ns_wire.h"
 #include "common/log.h"
-#include "common/util.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -643,18 +642,12 @@ fwrun_spawn_tick(fwrun_t *r, uint64_t now_ms)
     return *fwrun_dpm_spawn_waits(r) != NULL;
 }
 
-static uint64_t
-fwrun_spawn_now_ms(void)
-{
-    return fw_time_ns() / 1000000ull;
-}
-
 fw_status_t
 fwrun_spawn_request(fwrun_t *r, uint32_t daemon, uint32_t rank,
                     uint32_t reqid, fw_rbuf_t *rb)
 {
     fwrun_spawn_wait_t *w = calloc(1, sizeof(*w));
-    uint64_t now = fwrun_spawn_now_ms();
+    uint64_t now = fwrun_dpm_now_ms();
     fw_status_t rc;
 
     if (w == NULL) {
@@ -787,7 +780,7 @@ fwrun_spawn_reaped(fwrun_t *r, pid_t pid, int status, int *failed_p)
                                          : WEXITSTATUS(status));
         free(sp->held);
         free(sp);
-        fwrun_spawn_retry(r, fwrun_spawn_now_ms(), 1); /* slots came back */
+        fwrun_spawn_retry(r, fwrun_dpm_now_ms(), 1); /* slots came back */
         return 1;
     }
     return 0;
