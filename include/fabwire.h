@@ -77,12 +77,13 @@ fw_status_t fw_commit(void);
 /*
  * Barrier over every rank of the job; after it, every card committed
  * before it can be read with fw_get(). Moves no card data. Blocking.
- * Returns FW_SUCCESS, FW_ERR_NOT_INITIALIZED, FW_ERR_UNREACHABLE,
- * FW_ERR_PROTO (the daemon refused this rank's last commit; the fence
- * still completed), FW_ERR_JOB_ABORTED, FW_ERR_TIMEOUT (after
- * FW_MODEX_TIMEOUT_MS, 600 s by default: a rank that finalized or exited
- * without this fence is not noticed before; the rank's daemon link is
- * then unusable).
+ * Returns FW_SUCCESS, FW_ERR_NOT_INITIALIZED, FW_ERR_PROTO (the daemon
+ * refused this rank's last commit; the fence still completed),
+ * FW_ERR_UNREACHABLE (the daemon is gone, or a rank of the job finalized
+ * or exited without entering this fence: it fails at once, as does every
+ * later fence; fw_get() still reads the cards of the last completed
+ * one), FW_ERR_JOB_ABORTED, FW_ERR_TIMEOUT (after FW_MODEX_TIMEOUT_MS,
+ * 600 s by default; the rank's daemon link is then unusable).
  */
 fw_status_t fw_fence(void);
 

@@ -91,6 +91,7 @@ void fwd_modex_proc_msg(fwd_t *d, fw_oob_conn_t *c, const fw_oob_hdr_t *h,
                         const void *p);
 void fwd_modex_proc_closed(fwd_t *d, fw_oob_conn_t *c);
 void fwd_modex_tree_msg(fwd_t *d, const fw_oob_hdr_t *h, const void *p);
+void fwd_modex_rank_gone(fwd_t *d, uint32_t rank);
 void fwd_modex_cleanup(fwd_t *d);
 void fwd_dpm_down(fwd_t *d, const fw_oob_hdr_t *h, const void *p);
 fwd_proc_t *fwd_modex_find(fwd_t *d, uint32_t rank);

@@ -337,6 +337,16 @@ fwd_modex_proc_closed(fwd_t *d, fw_oob_conn_t *c)
         pr->unfinalized = 1;
 }
 
+/* A rank exited: a fence it will never enter fails for the job now. */
+void
+fwd_modex_rank_gone(fwd_t *d, uint32_t rank)
+{
+    if (d->modex != NULL &&
+        fw_modex_server_rank_gone(d->modex, rank) != FW_SUCCESS)
+        FW_LOG_WARN("modex", "daemon %u: cannot fail the fence rank %u "
+                    "left", d->id, rank);
+}
+
 void
 fwd_modex_tree_msg(fwd_t *d, const fw_oob_hdr_t *h, const void *p)
 {

@@ -697,6 +697,7 @@ fwd_procs_reap(fwd_t *d)
         fwd_iof_flush(p, 2);
         if (p->unfinalized && st == 0 && !d->shutting_down)
             fwd_abort_unfinalized(d, p);
+        fwd_modex_rank_gone(d, p->rank);
         p->pid = 0;
         d->nlive--;
         fw_buf_put_u32(&b, p->rank);

@@ -31,14 +31,19 @@ typedef enum fw_modex_msg_type {
     FW_MODEX_MSG_COMMIT_ACK = 67, /* reserved (commits are not answered) */
     FW_MODEX_MSG_FENCE = 68,      /* rank -> daemon: u32 epoch */
     FW_MODEX_MSG_FENCE_DONE = 69, /* daemon -> rank: u32 epoch, u32 status */
-    FW_MODEX_MSG_FENCE_UP = 70,   /* daemon -> parent: u32 epoch, u32 n,
-                                     table entries (first fence) */
-    FW_MODEX_MSG_FENCE_DOWN = 71, /* root -> all: u32 epoch, table */
+    FW_MODEX_MSG_FENCE_UP = 70,   /* daemon -> parent: u32 epoch, u32
+                                     status, u32 n, table entries (first
+                                     fence), [windows] */
+    FW_MODEX_MSG_FENCE_DOWN = 71, /* root -> all: same as FENCE_UP */
     FW_MODEX_MSG_FINALIZE = 72,   /* rank -> daemon: (empty) */
     FW_MODEX_MSG_FINALIZE_ACK = 73, /* reserved (not answered) */
     FW_MODEX_MSG_WINDOW_REQ = 74, /* rank -> daemon: u32 node (allgather) */
     FW_MODEX_MSG_WINDOW = 75      /* daemon -> rank: u32 status, blob */
 } fw_modex_msg_type_t;
+
+/* Status of a fence that failed because a rank of the job finalized or
+ * exited outside it (-FW_ERR_UNREACHABLE on the wire). */
+#define FW_MODEX_FENCE_GONE ((uint32_t)-FW_ERR_UNREACHABLE)
 
 /* How remote cards travel (FW_MODEX_MODE). */
 typedef enum fw_modex_mode {

@@ -277,6 +277,8 @@ fw_fence(void)
     st = fw_client_u32(reply, len, 4);
     if (fw_client_u32(reply, len, 0) != e)
         return FW_ERR_PROTO;
+    if (st == FW_MODEX_FENCE_GONE)
+        return FW_ERR_UNREACHABLE; /* a rank is gone: cards stay as they were */
     if (st != 0) {
         /* our last card was refused (we still moved to the new epoch) or
          * the fence failed for the job */

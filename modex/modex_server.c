@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Daemon-side fence engine (see modex_server.h).
- *   FENCE_UP   u32 epoch, u32 n, n x {u32 node, blob addr, blob rkey}
- *   FENCE_DOWN u32 epoch, u32 status, u32 n, n x {same entries}
+ *   FENCE_UP, FENCE_DOWN: u32 epoch, u32 status, u32 n,
+ *                         n x {u32 node, blob addr, blob rkey}
  * Table entries travel only with epoch 1; later fences carry n = 0.
  * In allgather mode both messages end with u32 m, m x {u32 node, blob
  * window}: the windows of the subtree going up, of everyone coming down.
+ * A non-zero status going up fails the epoch at once: its message carries
+ * n = 0 (and m = 0), and the root sends it down as it is.
  */
 #include "modex/modex_server.h"
 #include "common/log.h"
@@ -28,6 +30,7 @@ struct fw_modex_server {
     size_t *lens;
     uint8_t *entered;
     uint8_t *finalized;
+    uint8_t *gone;             /* finalized or exited: never fences again */
     uint32_t *commit_err;      /* per rank: -status of a refused card */
     uint32_t nentered;
     uint32_t nchildren;
@@ -36,6 +39,9 @@ struct fw_modex_server {
     fw_modex_seg_t *seg;
     uint64_t epoch;            /* last completed */
     int up_sent;
+    uint32_t up_st;            /* FW_MODEX_FENCE_GONE: failed, go up now */
+    uint32_t child_st;         /* -status a child sent up with the epoch */
+    uint32_t broken;           /* FW_MODEX_FENCE_GONE once released so */
     fw_modex_entry_t *table;   /* gathered during epoch 1 */
     uint32_t ntable, table_cap;
     fw_modex_mode_t mode;
@@ -116,9 +122,11 @@ fw_modex_server_create(const fw_modex_server_params_t *params,
     s->lens = calloc(n + 1, sizeof(*s->lens));
     s->entered = calloc(n + 1, 1);
     s->finalized = calloc(n + 1, 1);
+    s->gone = calloc(n + 1, 1);
     s->commit_err = calloc(n + 1, sizeof(*s->commit_err));
     if (s->ranks == NULL || s->cards == NULL || s->lens == NULL ||
-        s->entered == NULL || s->finalized == NULL || s->commit_err == NULL)
+        s->entered == NULL || s->finalized == NULL || s->gone == NULL ||
+        s->commit_err == NULL)
         goto err_free;
     if (n > 0)
         memcpy(s->ranks, params->local_ranks, n * sizeof(*s->ranks));
@@ -151,6 +159,7 @@ fw_modex_server_destroy(fw_modex_server_t *s)
     free(s->ranks);
     free(s->entered);
     free(s->finalized);
+    free(s->gone);
     free(s->commit_err);
     free(s->table);
     fw_buf_cleanup(&s->gathered);
@@ -233,41 +242,117 @@ fw_modex_server_gather_self(fw_modex_server_t *s, uint64_t epoch)
     return fw_buf_status(&s->gathered);
 }
 
-/* FENCE_DOWN(epoch) reached this daemon: release the local ranks. */
+/* FENCE_DONE(epoch, st) to one local rank. */
+static void
+fw_modex_server_done(fw_modex_server_t *s, uint32_t rank, uint32_t epoch,
+                     uint32_t st)
+{
+    uint8_t reply[8];
+    uint32_t j;
+
+    for (j = 0; j < 4; j++) {
+        reply[j] = (uint8_t)(epoch >> (24 - 8 * j));
+        reply[4 + j] = (uint8_t)(st >> (24 - 8 * j));
+    }
+    s->ops.to_rank(s->arg, rank, FW_MODEX_MSG_FENCE_DONE, reply,
+                   sizeof(reply));
+}
+
+/* A local rank that is gone has not entered the open epoch. */
+static int
+fw_modex_server_doomed(const fw_modex_server_t *s)
+{
+    uint32_t i;
+
+    for (i = 0; i < s->nlocal; i++)
+        if (s->gone[i] && !s->entered[i])
+            return 1;
+    return 0;
+}
+
+/*
+ * FENCE_DOWN(epoch) reached this daemon: release the local ranks that
+ * entered (all of them, unless the epoch failed early). An epoch failed
+ * because a rank is gone does not complete: the last completed epoch (and
+ * its windows) stays, and every later fence fails at once.
+ */
 static fw_status_t
 fw_modex_server_release(fw_modex_server_t *s, uint64_t epoch, uint32_t st,
                         fw_rbuf_t *table)
 {
-    uint8_t reply[8];
     fw_status_t rc = FW_SUCCESS;
-    uint32_t i, j, rst;
+    uint32_t i;
 
     if (epoch != s->epoch + 1)
         return FW_ERR_PROTO;
-    if (table != NULL)
+    if (st == FW_MODEX_FENCE_GONE)
+        s->broken = st;
+    else if (table != NULL)
         rc = fw_modex_server_unpack_table(s, table, 1);
-    if (rc == FW_SUCCESS && s->mode == FW_MODEX_MODE_ALLGATHER)
+    if (rc == FW_SUCCESS && s->mode == FW_MODEX_MODE_ALLGATHER && !s->broken)
         rc = fw_modex_server_keep_all(s, table);
-    s->epoch = epoch;
+    if (!s->broken)
+        s->epoch = epoch;
+    for (i = 0; i < s->nlocal; i++) {
+        /* a rank whose card was refused learns it here */
+        if (!s->entered[i])
+            continue;
+        fw_modex_server_done(s, s->ranks[i], (uint32_t)epoch,
+                             st != 0 ? st : s->commit_err[i]);
+        s->commit_err[i] = 0;
+    }
     s->nentered = 0;
     s->nup = 0;
     s->up_sent = 0;
+    s->up_st = 0;
+    s->child_st = 0;
     memset(s->entered, 0, s->nlocal);
-    for (i = 0; i < s->nlocal; i++) {
-        /* a rank whose card was refused learns it here */
-        rst = st != 0 ? st : s->commit_err[i];
-        s->commit_err[i] = 0;
-        for (j = 0; j < 4; j++) {
-            reply[j] = (uint8_t)((uint32_t)epoch >> (24 - 8 * j));
-            reply[4 + j] = (uint8_t)(rst >> (24 - 8 * j));
-        }
-        s->ops.to_rank(s->arg, s->ranks[i], FW_MODEX_MSG_FENCE_DONE, reply,
-                       sizeof(reply));
-    }
     /* a daemon without ranks (or children) is ready for the next epoch
-     * at once: nothing else would make it go up */
-    if (rc == FW_SUCCESS && !s->is_root)
+     * at once, and one with a rank gone fails it at once: nothing else
+     * would make it go up */
+    if (rc == FW_SUCCESS && (!s->is_root || fw_modex_server_doomed(s)))
         rc = fw_modex_server_progress(s);
+    return rc;
+}
+
+/* Send the epoch's message up (or, at the root, down and release). */
+static fw_status_t
+fw_modex_server_send(fw_modex_server_t *s, uint64_t epoch, fw_buf_t *b,
+                     uint32_t st)
+{
+    fw_status_t rc;
+    fw_rbuf_t r;
+
+    if (fw_buf_status(b) != FW_SUCCESS)
+        return FW_ERR_NO_MEM;
+    s->up_sent = 1;
+    if (!s->is_root)
+        return s->ops.to_parent(s->arg, FW_MODEX_MSG_FENCE_UP, b->data,
+                                b->len);
+    if (s->ops.to_all != NULL)
+        s->ops.to_all(s->arg, FW_MODEX_MSG_FENCE_DOWN, b->data, b->len);
+    fw_rbuf_init(&r, b->data + 8, b->len - 8);
+    rc = fw_modex_server_release(s, epoch, st, &r);
+    return rc;
+}
+
+/* The epoch cannot complete: say so up the tree at once. */
+static fw_status_t
+fw_modex_server_fail_up(fw_modex_server_t *s, uint64_t epoch)
+{
+    fw_status_t rc;
+    fw_buf_t b;
+
+    fw_buf_init(&b);
+    fw_buf_put_u32(&b, (uint32_t)epoch);
+    fw_buf_put_u32(&b, s->up_st);
+    fw_buf_put_u32(&b, 0); /* no table entries */
+    if (s->mode == FW_MODEX_MODE_ALLGATHER)
+        fw_buf_put_u32(&b, 0); /* no windows */
+    fw_buf_cleanup(&s->gathered);
+    s->ngathered = 0;
+    rc = fw_modex_server_send(s, epoch, &b, s->up_st);
+    fw_buf_cleanup(&b);
     return rc;
 }
 
@@ -277,10 +362,16 @@ fw_modex_server_progress(fw_modex_server_t *s)
 {
     uint64_t epoch = s->epoch + 1;
     fw_status_t rc = FW_SUCCESS;
-    fw_rbuf_t r;
+    uint32_t st;
     fw_buf_t b;
 
-    if (s->up_sent || s->nentered < s->nlocal || s->nup < s->nchildren)
+    if (s->broken || s->up_sent)
+        return FW_SUCCESS;
+    if (s->up_st == 0 && fw_modex_server_doomed(s))
+        s->up_st = FW_MODEX_FENCE_GONE;
+    if (s->up_st != 0)
+        return fw_modex_server_fail_up(s, epoch);
+    if (s->nentered < s->nlocal || s->nup < s->nchildren)
         return FW_SUCCESS;
     if (s->seg != NULL)
         rc = fw_modex_seg_publish(s->seg, epoch, s->nlocal, s->ranks,
@@ -290,11 +381,10 @@ fw_modex_server_progress(fw_modex_server_t *s)
                    (unsigned long long)epoch, fw_strerror(rc));
     if (rc == FW_SUCCESS && s->mode == FW_MODEX_MODE_ALLGATHER)
         rc = fw_modex_server_gather_self(s, epoch);
-    s->up_sent = 1;
     fw_buf_init(&b);
     fw_buf_put_u32(&b, (uint32_t)epoch);
-    if (s->is_root)
-        fw_buf_put_u32(&b, rc == FW_SUCCESS ? 0 : (uint32_t)-rc);
+    st = rc == FW_SUCCESS ? s->child_st : (uint32_t)-rc;
+    fw_buf_put_u32(&b, st);
     fw_modex_server_pack_table(s, epoch, &b);
     if (s->mode == FW_MODEX_MODE_ALLGATHER) {
         fw_buf_put_u32(&b, s->ngathered);
@@ -302,18 +392,7 @@ fw_modex_server_progress(fw_modex_server_t *s)
         fw_buf_cleanup(&s->gathered);
         s->ngathered = 0;
     }
-    if (fw_buf_status(&b) != FW_SUCCESS) {
-        fw_buf_cleanup(&b);
-        return FW_ERR_NO_MEM;
-    }
-    if (!s->is_root) {
-        rc = s->ops.to_parent(s->arg, FW_MODEX_MSG_FENCE_UP, b.data, b.len);
-    } else {
-        if (s->ops.to_all != NULL)
-            s->ops.to_all(s->arg, FW_MODEX_MSG_FENCE_DOWN, b.data, b.len);
-        fw_rbuf_init(&r, b.data + 8, b.len - 8);
-        rc = fw_modex_server_release(s, epoch, rc == FW_SUCCESS ? 0 : 1, &r);
-    }
+    rc = fw_modex_server_send(s, epoch, &b, st);
     fw_buf_cleanup(&b);
     return rc;
 }
@@ -361,7 +440,13 @@ fw_modex_server_rank_msg(fw_modex_server_t *s, uint32_t rank, uint8_t type,
     case FW_MODEX_MSG_FENCE:
         fw_rbuf_init(&r, p, len);
         e = fw_rbuf_get_u32(&r);
-        if (r.err || e != (uint32_t)(s->epoch + 1) || s->entered[idx])
+        if (r.err || s->gone[idx])
+            return FW_ERR_PROTO;
+        if (s->broken) {
+            fw_modex_server_done(s, rank, e, s->broken);
+            return FW_SUCCESS;
+        }
+        if (e != (uint32_t)(s->epoch + 1) || s->entered[idx])
             return FW_ERR_PROTO;
         s->entered[idx] = 1;
         s->nentered++;
@@ -370,7 +455,7 @@ fw_modex_server_rank_msg(fw_modex_server_t *s, uint32_t rank, uint8_t type,
         return fw_modex_server_window_req(s, rank, p, len);
     case FW_MODEX_MSG_FINALIZE:
         s->finalized[idx] = 1; /* no answer: the rank closes right after */
-        return FW_SUCCESS;
+        return fw_modex_server_rank_gone(s, rank);
     default:
         return FW_ERR_PROTO;
     }
@@ -439,28 +524,45 @@ fw_modex_server_tree_msg(fw_modex_server_t *s, uint8_t type, const void *p,
 {
     fw_rbuf_t r;
     uint32_t e, st;
-    fw_status_t rc;
+    fw_status_t rc = FW_SUCCESS;
 
+    if (s->broken)
+        return FW_SUCCESS; /* late messages of the failed epoch */
     fw_rbuf_init(&r, p, len);
     e = fw_rbuf_get_u32(&r);
+    st = fw_rbuf_get_u32(&r);
     if (r.err || e != (uint32_t)(s->epoch + 1))
         return FW_ERR_PROTO;
-    if (type == FW_MODEX_MSG_FENCE_UP) {
-        if (s->nup >= s->nchildren)
-            return FW_ERR_PROTO;
+    if (type == FW_MODEX_MSG_FENCE_DOWN && !s->is_root)
+        return fw_modex_server_release(s, e, st, &r);
+    if (type != FW_MODEX_MSG_FENCE_UP || s->nup >= s->nchildren)
+        return FW_ERR_PROTO;
+    if (st == FW_MODEX_FENCE_GONE) {
+        s->up_st = st;
+    } else {
+        if (st != 0)
+            s->child_st = st;
         rc = fw_modex_server_unpack_table(s, &r, 0);
         if (rc == FW_SUCCESS && s->mode == FW_MODEX_MODE_ALLGATHER)
             rc = fw_modex_server_gather_child(s, &r);
-        if (rc != FW_SUCCESS)
-            return rc;
-        s->nup++;
-        return fw_modex_server_progress(s);
     }
-    if (type == FW_MODEX_MSG_FENCE_DOWN && !s->is_root) {
-        st = fw_rbuf_get_u32(&r);
-        return fw_modex_server_release(s, e, st, &r);
-    }
-    return FW_ERR_PROTO;
+    if (rc != FW_SUCCESS)
+        return rc;
+    s->nup++;
+    return fw_modex_server_progress(s);
+}
+
+fw_status_t
+fw_modex_server_rank_gone(fw_modex_server_t *s, uint32_t rank)
+{
+    int idx = fw_modex_server_index(s, rank);
+
+    if (idx < 0)
+        return FW_ERR_PROTO;
+    if (s->gone[idx])
+        return FW_SUCCESS;
+    s->gone[idx] = 1;
+    return fw_modex_server_progress(s);
 }
 
 fw_status_t

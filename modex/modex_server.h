@@ -9,6 +9,10 @@
  * FENCE_UP(e) to the parent (or, at the root, FENCE_DOWN(e) to all) ->
  * on FENCE_DOWN(e): FENCE_DONE(e) to every local rank. The first fence
  * also gathers and spreads the table of daemon fabric addresses/keys.
+ * A local rank gone (finalized or exited) fails epoch e at once:
+ * FENCE_UP(e, FW_MODEX_FENCE_GONE) goes up without waiting, the root sends
+ * it down, and from then on every daemon answers each FENCE at once with
+ * that status (the job's fences can never complete again).
  * In allgather mode every window travels up and down with the fence and
  * ranks fetch other hosts' windows from their daemon (WINDOW_REQ).
  */
@@ -65,6 +69,15 @@ fw_status_t fw_modex_server_tree_msg(fw_modex_server_t *srv, uint8_t type,
  */
 fw_status_t fw_modex_server_set_peer(fw_modex_server_t *srv, uint32_t node,
                                      const fw_modex_peer_t *peer);
+
+/*
+ * Local rank finalized or exited: it will never enter a fence again, so
+ * the open epoch fails at once for the whole job (FW_ERR_UNREACHABLE at
+ * every rank in it), as does every later fence. FINALIZE from the rank
+ * calls it too; calling it again does nothing. FW_ERR_PROTO for a rank
+ * that is not local.
+ */
+fw_status_t fw_modex_server_rank_gone(fw_modex_server_t *srv, uint32_t rank);
 
 /* Did local rank call fw_finalize? */
 int fw_modex_server_finalized(const fw_modex_server_t *srv, uint32_t rank);

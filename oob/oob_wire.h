@@ -14,7 +14,8 @@
 extern "C" {
 #endif
 
-#define FW_OOB_WIRE_VERSION 1
+/* 2: FENCE_UP carries a status (a rank gone fails the fence at once) */
+#define FW_OOB_WIRE_VERSION 2
 #define FW_OOB_HDR_LEN 16
 /* Largest payload accepted on any connection (a launch message of a big
  * job is the largest frame: a few bytes per rank). */

@@ -143,6 +143,17 @@ fw_run "--timeout" -- --timeout 1 -n 2 "$T/ready.sh"
     [ "$R_MS" -ge 1000 ] && [ "$R_MS" -lt 2500 ]
 t_ok $? "--timeout 1: message and exit 124 after $R_MS ms (got $R_RC)"
 
+# --- a fence the job can never complete -----------------------------------------
+# An MPMD app that exits 0 without fw_init: the other ranks' fence fails at
+# once (FW_ERR_UNREACHABLE) instead of waiting FW_MODEX_TIMEOUT_MS for it.
+FW_MODEX_TIMEOUT_MS=20000 fw_run "fence with a rank gone" -- --oversubscribe \
+    -n 1 /bin/true : -n 2 "$FW_BUILD_DIR/tests/progs/modex_check" 1
+[ "$R_RC" -eq 1 ] && err_has "exited with status 1"
+t_ok $? "MPMD with an app that never fences: the fence fails, exit 1" \
+    "(got $R_RC)"
+[ "$R_MS" -lt 15000 ]
+t_ok $? "... at once, not after FW_MODEX_TIMEOUT_MS=20000 ($R_MS ms)"
+
 # --- programs that cannot start ---------------------------------------------------
 fw_run "missing program" -- -n 2 fw-no-such-program
 [ "$R_RC" -eq 127 ] && err_has "'fw-no-such-program'" "command not found"

@@ -4,9 +4,13 @@
  * FW_MAX_VALUE included), commits, fences, then reads every key of every
  * peer and checks each byte; repeated for several epochs, with bad-input
  * checks. Prints one summary line per rank; exit 0 only if all is right.
- *   modex_check [EPOCHS] [--open-endpoint]
+ *   modex_check [EPOCHS] [--open-endpoint | --gone RANK]
  * --open-endpoint: open the rank's fabric endpoint first (it asks for its
  * own address), so that FW_MODEX_REMOTE=auto reads remote windows with it.
+ * --gone RANK: after the epochs, RANK finalizes and exits 0; every other
+ * rank then fences twice and must get FW_ERR_UNREACHABLE at once (no
+ * wait for a rank that is gone) while the last epoch's cards stay
+ * readable.
  */
 #include <fabwire.h>
 
@@ -118,6 +122,20 @@ main(int argc, char **argv)
             bad += check_peer(p, e, buf);
     }
     bad += bad_input(&ji);
+    if (argc > 3 && strcmp(argv[2], "--gone") == 0 &&
+        ji.rank != (uint32_t)atoi(argv[3])) {
+        for (k = 0; k < 2; k++) {
+            fw_status_t rc = fw_fence();
+
+            if (rc != FW_ERR_UNREACHABLE) {
+                fprintf(stderr, "rank %u: fence after a rank left: %s\n",
+                        ji.rank, fw_strerror(rc));
+                bad++;
+            }
+        }
+        for (p = 0; p < ji.size; p++)
+            bad += check_peer(p, epochs, buf);
+    }
     printf("rank %u/%u node %u: %d epochs, %s\n", ji.rank, ji.size,
            ji.node_id, epochs, bad ? "FAILED" : "all values correct");
     free(buf);

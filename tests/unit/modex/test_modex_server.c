@@ -4,7 +4,9 @@
  * (root with two children, ranks spread over them) pass their messages
  * through in-memory queues; fences complete only when every rank and
  * every child has entered, the table of fabric entries spreads at the
- * first fence, and bad messages are refused.
+ * first fence, and bad messages are refused. A rank gone (finalized or
+ * exited) fails the open fence at once for the whole job, and every
+ * later one.
  */
 #include "modex/modex_server.h"
 #include "fw_test.h"
@@ -22,6 +24,7 @@ typedef struct msg {
 static msg_t q[256];
 static int qn;
 static int done_count[8];  /* FENCE_DONE per rank */
+static uint32_t done_st[8]; /* status of the last FENCE_DONE per rank */
 static fw_modex_server_t *srv[3];
 
 typedef struct node_ctx {
@@ -33,8 +36,13 @@ static node_ctx_t ctx[3] = {{0}, {1}, {2}};
 static fw_status_t
 to_rank(void *arg, uint32_t rank, uint8_t type, const void *p, size_t len)
 {
-    if (type == FW_MODEX_MSG_FENCE_DONE)
+    const uint8_t *b = p;
+
+    if (type == FW_MODEX_MSG_FENCE_DONE && len == 8) {
         done_count[rank]++;
+        done_st[rank] = (uint32_t)b[4] << 24 | (uint32_t)b[5] << 16 |
+                        (uint32_t)b[6] << 8 | b[7];
+    }
     return FW_SUCCESS;
 }
 
@@ -88,6 +96,114 @@ fence(int node, uint32_t rank, uint32_t epoch)
     uint8_t e[4] = {0, 0, 0, (uint8_t)epoch};
 
     return fw_modex_server_rank_msg(srv[node], rank, FW_MODEX_MSG_FENCE, e, 4);
+}
+
+/* Three engines as in main(): root (no ranks), node 0 {0,1}, node 1 {2,3}. */
+static void
+make_tree(fw_modex_seg_t **seg)
+{
+    static const uint32_t r1[2] = {0, 1}, r2[2] = {2, 3};
+    fw_modex_server_params_t p;
+
+    memset(&p, 0, sizeof(p));
+    p.nchildren = 2;
+    p.is_root = 1;
+    fw_modex_server_create(&p, &ops, &ctx[0], &srv[0]);
+    p.nchildren = 0;
+    p.is_root = 0;
+    p.nlocal = 2;
+    p.local_ranks = r1;
+    p.seg = seg[1];
+    fw_modex_server_create(&p, &ops, &ctx[1], &srv[1]);
+    p.local_ranks = r2;
+    p.seg = seg[2];
+    p.self_node = 1;
+    fw_modex_server_create(&p, &ops, &ctx[2], &srv[2]);
+    memset(done_count, 0, sizeof(done_count));
+    qn = 0;
+}
+
+static void
+free_tree(void)
+{
+    int i;
+
+    for (i = 0; i < 3; i++)
+        fw_modex_server_destroy(srv[i]);
+}
+
+/* A rank that finalized or exited fails the fence of the others at once. */
+static void
+test_gone(fw_modex_seg_t **seg)
+{
+    static const uint32_t one[2] = {0, 1};
+    fw_modex_server_params_t p;
+    int i;
+
+    make_tree(seg);
+    for (i = 0; i < 4; i++)
+        fence(i < 2 ? 1 : 2, (uint32_t)i, 1);
+    deliver();
+    deliver();
+    is(done_count[3], 1, "gone: epoch 1 completes");
+    is(fence(2, 2, 2), FW_SUCCESS, "gone: rank 2 enters epoch 2");
+    is(qn, 0, "gone: nothing goes up yet");
+    is(fw_modex_server_rank_msg(srv[1], 0, FW_MODEX_MSG_FINALIZE, NULL, 0),
+       FW_SUCCESS, "gone: rank 0 finalizes outside epoch 2");
+    is(qn, 1, "gone: node 0 fails epoch 2 at once, without rank 1");
+    is(deliver(), 0, "gone: the root takes the failure");
+    is(deliver(), 0, "gone: every daemon takes it");
+    ok(done_count[2] == 2 && done_st[2] == FW_MODEX_FENCE_GONE,
+       "gone: rank 2, waiting in epoch 2, gets FW_ERR_UNREACHABLE");
+    is(fence(2, 3, 2), FW_SUCCESS, "gone: rank 3 enters epoch 2 later");
+    ok(done_count[3] == 2 && done_st[3] == FW_MODEX_FENCE_GONE && qn == 0,
+       "gone: ... and is answered at once by its daemon");
+    is(fence(1, 1, 2), FW_SUCCESS, "gone: rank 1 enters epoch 2");
+    ok(done_count[1] == 2 && done_st[1] == FW_MODEX_FENCE_GONE,
+       "gone: ... and fails too");
+    is(fence(2, 2, 2), FW_SUCCESS, "gone: a fence again fails again");
+    ok(done_count[2] == 3 && done_st[2] == FW_MODEX_FENCE_GONE,
+       "gone: ... with the same status");
+    is(fw_modex_server_epoch(srv[2]), 1,
+       "gone: the last completed epoch (and its windows) stays 1");
+    is(fence(1, 0, 2), FW_ERR_PROTO, "gone: a gone rank cannot fence");
+    is(fw_modex_server_tree_msg(srv[0], FW_MODEX_MSG_FENCE_UP,
+                                "\0\0\0\2\0\0\0\0\0\0\0\0", 12),
+       FW_SUCCESS, "gone: a late FENCE_UP of the failed epoch is ignored");
+    is(fw_modex_server_rank_gone(srv[1], 7), FW_ERR_PROTO,
+       "gone: a rank of another node is refused");
+    free_tree();
+
+    /* one daemon, which is the root: a rank that exited before fw_init
+     * (an MPMD /bin/true) makes the other's first fence fail at once */
+    memset(&p, 0, sizeof(p));
+    p.is_root = 1;
+    p.nlocal = 2;
+    p.local_ranks = one;
+    p.seg = seg[1];
+    fw_modex_server_create(&p, &ops, &ctx[0], &srv[0]);
+    memset(done_count, 0, sizeof(done_count));
+    is(fence(0, 0, 1), FW_SUCCESS, "root gone: rank 0 enters epoch 1");
+    is(fw_modex_server_rank_gone(srv[0], 1), FW_SUCCESS,
+       "root gone: rank 1 exits");
+    ok(done_count[0] == 1 && done_st[0] == FW_MODEX_FENCE_GONE,
+       "root gone: rank 0 fails at once");
+    fw_modex_server_destroy(srv[0]);
+
+    /* a rank that entered and then went does not fail that epoch */
+    fw_modex_server_create(&p, &ops, &ctx[0], &srv[0]);
+    memset(done_count, 0, sizeof(done_count));
+    fence(0, 0, 1);
+    is(fw_modex_server_rank_gone(srv[0], 0), FW_SUCCESS,
+       "entered gone: rank 0 goes inside epoch 1");
+    is(done_count[0], 0, "entered gone: epoch 1 still waits for rank 1");
+    fence(0, 1, 1);
+    ok(done_count[1] == 1 && done_st[1] == 0,
+       "entered gone: epoch 1 completes");
+    fence(0, 1, 2);
+    ok(done_count[1] == 2 && done_st[1] == FW_MODEX_FENCE_GONE,
+       "entered gone: epoch 2 fails");
+    fw_modex_server_destroy(srv[0]);
 }
 
 int
@@ -161,9 +277,9 @@ main(void)
     ok(!fw_modex_server_finalized(srv[1], 0), "rank 0 not finalized");
     fw_modex_server_rank_msg(srv[1], 0, FW_MODEX_MSG_FINALIZE, NULL, 0);
     ok(fw_modex_server_finalized(srv[1], 0), "rank 0 finalized");
-    for (i = 0; i < 3; i++) {
-        fw_modex_server_destroy(srv[i]);
+    free_tree();
+    test_gone(seg);
+    for (i = 0; i < 3; i++)
         fw_modex_seg_destroy(seg[i]);
-    }
     return fw_test_done();
 }
