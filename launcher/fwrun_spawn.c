@@ -12,23 +12,19 @@
  * not fit while child jobs hold slots waits for them, up to
  * FW_SPAWN_WAIT_MS, so that a spawn right after a disconnect finds the
  * slots its predecessor's children are giving back.
- *
- * SPAWN body (dpm/dpm_spawn.c): u32 napps, napps x (str cmd, strv argv,
- * u32 maxprocs, u32 ninfo, ninfo x (str key, str value)), str port.
+ * The request itself (SPAWN body, info keys, the child fwrun's command
+ * line) is in fwrun_spawn_req.c.
  */
 #define _GNU_SOURCE
 #include "launcher/fwrun_dpm.h"
-#include "launcher/launch_wire.h"
-#include "dpm/dpm.h"
-#include "dpm/ns_wire.h"
+#include "launcher/fwrun_spawn_req.h"
+#include "launcher/job.h"
 #include "common/log.h"
 
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -42,79 +38,6 @@ struct fwrun_spawn {
     uint32_t *held;            /* per job host: slots its ranks take */
 };
 
-typedef struct fwrun_argv {
-    char **v;
-    size_t n, cap;
-    int oom;
-} fwrun_argv_t;
-
-static void
-fwrun_argv_add(fwrun_argv_t *a, const char *s)
-{
-    char **v;
-
-    if (a->oom)
-        return;
-    if (a->n + 2 > a->cap) {
-        a->cap = a->cap ? 2 * a->cap : 32;
-        v = realloc(a->v, a->cap * sizeof(*v));
-        if (v == NULL) {
-            a->oom = 1;
-            return;
-        }
-        a->v = v;
-    }
-    if ((a->v[a->n] = strdup(s)) == NULL) {
-        a->oom = 1;
-        return;
-    }
-    a->v[++a->n] = NULL;
-}
-
-static void
-fwrun_argv_free(fwrun_argv_t *a)
-{
-    for (size_t i = 0; i < a->n; i++)
-        free(a->v[i]);
-    free(a->v);
-}
-
-/* Per-app and global info keys of a request. */
-typedef struct fwrun_spawn_info {
-    char *host, *hostfile, *add_host, *add_hostfile, *map_by, *npernode;
-} fwrun_spawn_info_t;
-
-static int
-fwrun_spawn_env_ok(const char *env)
-{
-    const char *line = env;
-
-    while (*line != '\0') {
-        const char *nl = strchr(line, '\n'), *eq = strchr(line, '=');
-        size_t len = nl != NULL ? (size_t)(nl - line) : strlen(line);
-
-        if (len > 0 && (eq == NULL || eq >= line + len || eq == line))
-            return 0;
-        line += len + (nl != NULL);
-    }
-    return 1;
-}
-
-typedef struct fwrun_spawn_app {
-    char *cmd;
-    char **argv;
-    uint32_t np;
-    char *wdir, *path, *env;
-} fwrun_spawn_app_t;
-
-typedef struct fwrun_spawn_req {
-    uint32_t napps;
-    fwrun_spawn_app_t *apps;
-    fwrun_spawn_info_t g;
-    char *port;
-    char *list;                /* --host of the child fwrun, if ours */
-} fwrun_spawn_req_t;
-
 /* A request not started yet: it waits for child jobs to free slots. */
 struct fwrun_spawn_wait {
     struct fwrun_spawn_wait *next;
@@ -123,293 +46,6 @@ struct fwrun_spawn_wait {
     uint64_t deadline_ms, wait_ms;
     fw_error_t why;            /* why it does not fit */
 };
-
-static void
-fwrun_spawn_req_free(fwrun_spawn_req_t *q)
-{
-    for (uint32_t i = 0; q->apps != NULL && i < q->napps; i++) {
-        free(q->apps[i].cmd);
-        fw_launch_strv_free(q->apps[i].argv);
-        free(q->apps[i].wdir);
-        free(q->apps[i].path);
-        free(q->apps[i].env);
-    }
-    free(q->apps);
-    free(q->g.host);
-    free(q->g.hostfile);
-    free(q->g.add_host);
-    free(q->g.add_hostfile);
-    free(q->g.map_by);
-    free(q->g.npernode);
-    free(q->port);
-    free(q->list);
-}
-
-/* Keep value in *slot (first one wins); value is taken. */
-static void
-fwrun_spawn_keep(char **slot, char *value)
-{
-    if (*slot == NULL)
-        *slot = value;
-    else
-        free(value);
-}
-
-static fw_status_t
-fwrun_spawn_info(fwrun_spawn_req_t *q, fwrun_spawn_app_t *a, char *key,
-                 char *val)
-{
-    fw_status_t rc = FW_SUCCESS;
-    char *end = NULL;
-
-    if (strcmp(key, "host") == 0)
-        fwrun_spawn_keep(&q->g.host, val);
-    else if (strcmp(key, "hostfile") == 0)
-        fwrun_spawn_keep(&q->g.hostfile, val);
-    else if (strcmp(key, "add-host") == 0)
-        fwrun_spawn_keep(&q->g.add_host, val);
-    else if (strcmp(key, "add-hostfile") == 0)
-        fwrun_spawn_keep(&q->g.add_hostfile, val);
-    else if (strcmp(key, "map_by") == 0 &&
-             (strcmp(val, "slot") == 0 || strcmp(val, "node") == 0))
-        fwrun_spawn_keep(&q->g.map_by, val);
-    else if (strcmp(key, "npernode") == 0 &&
-             strtol(val, &end, 10) > 0 && *end == '\0')
-        fwrun_spawn_keep(&q->g.npernode, val);
-    else if (strcmp(key, "wdir") == 0)
-        fwrun_spawn_keep(&a->wdir, val);
-    else if (strcmp(key, "path") == 0)
-        fwrun_spawn_keep(&a->path, val);
-    else if (strcmp(key, "env") == 0 && fwrun_spawn_env_ok(val))
-        fwrun_spawn_keep(&a->env, val);
-    else {
-        fprintf(stderr, "fwrun: spawn: bad info %s=\"%s\"\n", key, val);
-        free(val);
-        rc = FW_ERR_BAD_PARAM;
-    }
-    free(key);
-    return rc;
-}
-
-static fw_status_t
-fwrun_spawn_parse(fw_rbuf_t *rb, fwrun_spawn_req_t *q)
-{
-    fw_status_t rc = FW_SUCCESS;
-
-    q->napps = fw_rbuf_get_u32(rb);
-    if (fw_rbuf_status(rb) != FW_SUCCESS || q->napps == 0 || q->napps > 64)
-        return FW_ERR_PROTO;
-    q->apps = calloc(q->napps, sizeof(*q->apps));
-    if (q->apps == NULL)
-        return FW_ERR_NO_MEM;
-    for (uint32_t i = 0; i < q->napps && rc == FW_SUCCESS; i++) {
-        fwrun_spawn_app_t *a = &q->apps[i];
-        uint32_t ninfo;
-
-        a->cmd = fw_rbuf_get_str(rb, 4096);
-        a->argv = fw_launch_strv_unpack(rb);
-        a->np = fw_rbuf_get_u32(rb);
-        ninfo = fw_rbuf_get_u32(rb);
-        if (a->cmd == NULL || a->argv == NULL || a->np == 0 || ninfo > 64 ||
-            fw_rbuf_status(rb) != FW_SUCCESS)
-            return FW_ERR_PROTO;
-        for (uint32_t k = 0; k < ninfo && rc == FW_SUCCESS; k++) {
-            char *key = fw_rbuf_get_str(rb, 256);
-            char *val = fw_rbuf_get_str(rb, 65537);
-
-            if (key == NULL || val == NULL) {
-                free(key);
-                free(val);
-                return FW_ERR_PROTO;
-            }
-            rc = fwrun_spawn_info(q, a, key, val);
-        }
-    }
-    q->port = fw_rbuf_get_str(rb, FW_DPM_PORT_MAX);
-    if (rc == FW_SUCCESS && (q->port == NULL ||
-                             fw_rbuf_status(rb) != FW_SUCCESS))
-        rc = FW_ERR_PROTO;
-    return rc;
-}
-
-static void
-fwrun_spawn_hosts_args(const fwrun_spawn_req_t *q, fwrun_argv_t *a)
-{
-    if (q->g.host != NULL || q->g.hostfile != NULL) {
-        if (q->g.host != NULL) {
-            fwrun_argv_add(a, "--host");
-            fwrun_argv_add(a, q->g.host);
-        }
-        if (q->g.hostfile != NULL) {
-            fwrun_argv_add(a, "--hostfile");
-            fwrun_argv_add(a, q->g.hostfile);
-        }
-        return;
-    }
-    if (q->list != NULL) {
-        fwrun_argv_add(a, "--host");
-        fwrun_argv_add(a, q->list);
-    }
-    if (q->g.add_hostfile != NULL) {
-        fwrun_argv_add(a, "--hostfile");
-        fwrun_argv_add(a, q->g.add_hostfile);
-    }
-}
-
-static void
-fwrun_spawn_app_args(const fwrun_spawn_app_t *app, fwrun_argv_t *a)
-{
-    char num[16], *cmd = NULL;
-    const char *line;
-
-    snprintf(num, sizeof(num), "%u", app->np);
-    fwrun_argv_add(a, "-n");
-    fwrun_argv_add(a, num);
-    if (app->wdir != NULL) {
-        fwrun_argv_add(a, "--wdir");
-        fwrun_argv_add(a, app->wdir);
-    }
-    for (line = app->env; line != NULL && *line != '\0';) {
-        const char *nl = strchr(line, '\n');
-        size_t len = nl != NULL ? (size_t)(nl - line) : strlen(line);
-        char *one = strndup(line, len);
-
-        if (one == NULL) {
-            a->oom = 1;
-            return;
-        }
-        if (len > 0) {
-            fwrun_argv_add(a, "-x");
-            fwrun_argv_add(a, one);
-        }
-        free(one);
-        line += len + (nl != NULL);
-    }
-    if (app->path != NULL && strchr(app->cmd, '/') == NULL &&
-        asprintf(&cmd, "%s/%s", app->path, app->cmd) < 0) {
-        a->oom = 1;
-        return;
-    }
-    fwrun_argv_add(a, cmd != NULL ? cmd : app->cmd);
-    free(cmd);
-    for (char **v = app->argv; *v != NULL; v++)
-        fwrun_argv_add(a, *v);
-}
-
-/* The child fwrun's command line. */
-static fw_status_t
-fwrun_spawn_argv(const fwrun_t *r, const fwrun_spawn_req_t *q,
-                 const char *self, fwrun_argv_t *a)
-{
-    char *agent = NULL, *env = NULL;
-    size_t alen = 1;
-
-    fwrun_argv_add(a, self);
-    fwrun_argv_add(a, "--stdin");
-    fwrun_argv_add(a, "none");
-    if (r->job.flags & FW_LAUNCH_F_OVERSUBSCRIBE)
-        fwrun_argv_add(a, "--oversubscribe");
-    if (r->opt.verbose)
-        fwrun_argv_add(a, "-v");
-    if (r->opt.provider != NULL) {
-        fwrun_argv_add(a, "--provider");
-        fwrun_argv_add(a, r->opt.provider);
-    }
-    for (char **v = r->opt.agent; v != NULL && *v != NULL; v++)
-        alen += strlen(*v) + 1;
-    agent = calloc(1, alen);
-    for (char **v = r->opt.agent; agent != NULL && v != NULL && *v != NULL;
-         v++) {
-        strcat(agent, *v);
-        if (v[1] != NULL)
-            strcat(agent, " ");
-    }
-    if (agent != NULL && agent[0] != '\0') {
-        fwrun_argv_add(a, "--launch-agent");
-        fwrun_argv_add(a, agent);
-    }
-    free(agent);
-    fwrun_spawn_hosts_args(q, a);
-    if (q->g.map_by != NULL) {
-        fwrun_argv_add(a, "--map-by");
-        fwrun_argv_add(a, q->g.map_by);
-    }
-    if (q->g.npernode != NULL) {
-        fwrun_argv_add(a, "--npernode");
-        fwrun_argv_add(a, q->g.npernode);
-    }
-    if (asprintf(&env, "FW_PARENT_PORT=%s", q->port) < 0)
-        return FW_ERR_NO_MEM;
-    fwrun_argv_add(a, "-x");
-    fwrun_argv_add(a, env);
-    free(env);
-    for (uint32_t i = 0; i < q->napps; i++) {
-        if (i > 0)
-            fwrun_argv_add(a, ":");
-        fwrun_spawn_app_args(&q->apps[i], a);
-    }
-    return a->oom ? FW_ERR_NO_MEM : FW_SUCCESS;
-}
-
-/* Fork the child fwrun with its environment. */
-static fw_status_t
-fwrun_spawn_exec(fwrun_t *r, char **argv, uint64_t id, pid_t *pid_p)
-{
-    char contact[FW_NS_CONTACT_MAX], jobid[FW_JOBID_MAX + 16];
-    pid_t parent = getpid(), pid;
-    int fd;
-
-    if (fw_ns_contact_format(r->secret, fw_oob_listener_uri(r->listener),
-                             contact) != FW_SUCCESS)
-        return FW_ERR_NO_MEM;
-    snprintf(jobid, sizeof(jobid), "%s.%llu", r->job.jobid,
-             (unsigned long long)id);
-    pid = fork();
-    if (pid < 0)
-        return FW_ERR_SYSTEM;
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (getppid() != parent)
-            _exit(1);
-        fd = open("/dev/null", O_RDONLY);
-        if (fd >= 0 && fd != 0) {
-            dup2(fd, 0);
-            close(fd);
-        }
-        setenv("FW_NS_UPSTREAM", contact, 1);
-        setenv("FW_SPAWN_JOBID", jobid, 1);
-        unsetenv("FW_SERVER");
-        execv(argv[0], argv);
-        fprintf(stderr, "fwrun: cannot run %s for a spawn: %m\n", argv[0]);
-        _exit(127);
-    }
-    *pid_p = pid;
-    return FW_SUCCESS;
-}
-
-static fw_status_t
-fwrun_spawn_start(fwrun_t *r, fwrun_spawn_req_t *q, fwrun_spawn_t *sp)
-{
-    fwrun_argv_t a = {0};
-    char self[4096];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    fw_status_t rc;
-
-    if (n <= 0)
-        return FW_ERR_SYSTEM;
-    self[n] = '\0';
-    rc = fwrun_spawn_argv(r, q, self, &a);
-    if (rc == FW_SUCCESS)
-        rc = fwrun_spawn_exec(r, a.v, sp->id, &sp->pid);
-    if (rc == FW_SUCCESS && r->opt.verbose) {
-        fprintf(stderr, "fwrun: spawn %llu:", (unsigned long long)sp->id);
-        for (size_t i = 0; i < a.n; i++)
-            fprintf(stderr, " %s", a.v[i]);
-        fputc('\n', stderr);
-    }
-    fwrun_argv_free(&a);
-    return rc;
-}
 
 /* A code per child: everything failed the same way. */
 static void
@@ -562,7 +198,7 @@ fwrun_spawn_launch(fwrun_t *r, fwrun_spawn_wait_t *w, uint32_t **take)
         return FW_ERR_NO_MEM;
     *sp = (fwrun_spawn_t){NULL, fwrun_dpm_next_spawn(r), 0, w->daemon,
                           w->rank, w->reqid, w->nprocs, 0, 0, *take};
-    rc = fwrun_spawn_start(r, &w->q, sp);
+    rc = fwrun_spawn_start(r, &w->q, sp->id, &sp->pid);
     if (rc != FW_SUCCESS) {
         free(sp);
         return rc;

@@ -1,0 +1,369 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Spawn requests: the SPAWN body decoded (info keys host, hostfile,
+ * add-host, add-hostfile, wdir, path, env, map_by, npernode) and turned
+ * into the child fwrun's command line, which is then forked with the
+ * contact of this fwrun's name service (FW_NS_UPSTREAM) and the child
+ * job's id (FW_SPAWN_JOBID).
+ *
+ * SPAWN body (dpm/dpm_spawn.c): u32 napps, napps x (str cmd, strv argv,
+ * u32 maxprocs, u32 ninfo, ninfo x (str key, str value)), str port.
+ */
+#define _GNU_SOURCE
+#include "launcher/fwrun_spawn_req.h"
+#include "launcher/launch_wire.h"
+#include "dpm/dpm.h"
+#include "dpm/ns_wire.h"
+#include "common/log.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+typedef struct fwrun_argv {
+    char **v;
+    size_t n, cap;
+    int oom;
+} fwrun_argv_t;
+
+static void
+fwrun_argv_add(fwrun_argv_t *a, const char *s)
+{
+    char **v;
+
+    if (a->oom)
+        return;
+    if (a->n + 2 > a->cap) {
+        a->cap = a->cap ? 2 * a->cap : 32;
+        v = realloc(a->v, a->cap * sizeof(*v));
+        if (v == NULL) {
+            a->oom = 1;
+            return;
+        }
+        a->v = v;
+    }
+    if ((a->v[a->n] = strdup(s)) == NULL) {
+        a->oom = 1;
+        return;
+    }
+    a->v[++a->n] = NULL;
+}
+
+static void
+fwrun_argv_free(fwrun_argv_t *a)
+{
+    for (size_t i = 0; i < a->n; i++)
+        free(a->v[i]);
+    free(a->v);
+}
+
+static int
+fwrun_spawn_env_ok(const char *env)
+{
+    const char *line = env;
+
+    while (*line != '\0') {
+        const char *nl = strchr(line, '\n'), *eq = strchr(line, '=');
+        size_t len = nl != NULL ? (size_t)(nl - line) : strlen(line);
+
+        if (len > 0 && (eq == NULL || eq >= line + len || eq == line))
+            return 0;
+        line += len + (nl != NULL);
+    }
+    return 1;
+}
+
+void
+fwrun_spawn_req_free(fwrun_spawn_req_t *q)
+{
+    for (uint32_t i = 0; q->apps != NULL && i < q->napps; i++) {
+        free(q->apps[i].cmd);
+        fw_launch_strv_free(q->apps[i].argv);
+        free(q->apps[i].wdir);
+        free(q->apps[i].path);
+        free(q->apps[i].env);
+    }
+    free(q->apps);
+    free(q->g.host);
+    free(q->g.hostfile);
+    free(q->g.add_host);
+    free(q->g.add_hostfile);
+    free(q->g.map_by);
+    free(q->g.npernode);
+    free(q->port);
+    free(q->list);
+}
+
+/* Keep value in *slot (first one wins); value is taken. */
+static void
+fwrun_spawn_keep(char **slot, char *value)
+{
+    if (*slot == NULL)
+        *slot = value;
+    else
+        free(value);
+}
+
+static fw_status_t
+fwrun_spawn_info(fwrun_spawn_req_t *q, fwrun_spawn_app_t *a, char *key,
+                 char *val)
+{
+    fw_status_t rc = FW_SUCCESS;
+    char *end = NULL;
+
+    if (strcmp(key, "host") == 0)
+        fwrun_spawn_keep(&q->g.host, val);
+    else if (strcmp(key, "hostfile") == 0)
+        fwrun_spawn_keep(&q->g.hostfile, val);
+    else if (strcmp(key, "add-host") == 0)
+        fwrun_spawn_keep(&q->g.add_host, val);
+    else if (strcmp(key, "add-hostfile") == 0)
+        fwrun_spawn_keep(&q->g.add_hostfile, val);
+    else if (strcmp(key, "map_by") == 0 &&
+             (strcmp(val, "slot") == 0 || strcmp(val, "node") == 0))
+        fwrun_spawn_keep(&q->g.map_by, val);
+    else if (strcmp(key, "npernode") == 0 &&
+             strtol(val, &end, 10) > 0 && *end == '\0')
+        fwrun_spawn_keep(&q->g.npernode, val);
+    else if (strcmp(key, "wdir") == 0)
+        fwrun_spawn_keep(&a->wdir, val);
+    else if (strcmp(key, "path") == 0)
+        fwrun_spawn_keep(&a->path, val);
+    else if (strcmp(key, "env") == 0 && fwrun_spawn_env_ok(val))
+        fwrun_spawn_keep(&a->env, val);
+    else {
+        fprintf(stderr, "fwrun: spawn: bad info %s=\"%s\"\n", key, val);
+        free(val);
+        rc = FW_ERR_BAD_PARAM;
+    }
+    free(key);
+    return rc;
+}
+
+fw_status_t
+fwrun_spawn_parse(fw_rbuf_t *rb, fwrun_spawn_req_t *q)
+{
+    fw_status_t rc = FW_SUCCESS;
+
+    q->napps = fw_rbuf_get_u32(rb);
+    if (fw_rbuf_status(rb) != FW_SUCCESS || q->napps == 0 || q->napps > 64)
+        return FW_ERR_PROTO;
+    q->apps = calloc(q->napps, sizeof(*q->apps));
+    if (q->apps == NULL)
+        return FW_ERR_NO_MEM;
+    for (uint32_t i = 0; i < q->napps && rc == FW_SUCCESS; i++) {
+        fwrun_spawn_app_t *a = &q->apps[i];
+        uint32_t ninfo;
+
+        a->cmd = fw_rbuf_get_str(rb, 4096);
+        a->argv = fw_launch_strv_unpack(rb);
+        a->np = fw_rbuf_get_u32(rb);
+        ninfo = fw_rbuf_get_u32(rb);
+        if (a->cmd == NULL || a->argv == NULL || a->np == 0 || ninfo > 64 ||
+            fw_rbuf_status(rb) != FW_SUCCESS)
+            return FW_ERR_PROTO;
+        for (uint32_t k = 0; k < ninfo && rc == FW_SUCCESS; k++) {
+            char *key = fw_rbuf_get_str(rb, 256);
+            char *val = fw_rbuf_get_str(rb, 65537);
+
+            if (key == NULL || val == NULL) {
+                free(key);
+                free(val);
+                return FW_ERR_PROTO;
+            }
+            rc = fwrun_spawn_info(q, a, key, val);
+        }
+    }
+    q->port = fw_rbuf_get_str(rb, FW_DPM_PORT_MAX);
+    if (rc == FW_SUCCESS && (q->port == NULL ||
+                             fw_rbuf_status(rb) != FW_SUCCESS))
+        rc = FW_ERR_PROTO;
+    return rc;
+}
+
+static void
+fwrun_spawn_hosts_args(const fwrun_spawn_req_t *q, fwrun_argv_t *a)
+{
+    if (q->g.host != NULL || q->g.hostfile != NULL) {
+        if (q->g.host != NULL) {
+            fwrun_argv_add(a, "--host");
+            fwrun_argv_add(a, q->g.host);
+        }
+        if (q->g.hostfile != NULL) {
+            fwrun_argv_add(a, "--hostfile");
+            fwrun_argv_add(a, q->g.hostfile);
+        }
+        return;
+    }
+    if (q->list != NULL) {
+        fwrun_argv_add(a, "--host");
+        fwrun_argv_add(a, q->list);
+    }
+    if (q->g.add_hostfile != NULL) {
+        fwrun_argv_add(a, "--hostfile");
+        fwrun_argv_add(a, q->g.add_hostfile);
+    }
+}
+
+static void
+fwrun_spawn_app_args(const fwrun_spawn_app_t *app, fwrun_argv_t *a)
+{
+    char num[16], *cmd = NULL;
+    const char *line;
+
+    snprintf(num, sizeof(num), "%u", app->np);
+    fwrun_argv_add(a, "-n");
+    fwrun_argv_add(a, num);
+    if (app->wdir != NULL) {
+        fwrun_argv_add(a, "--wdir");
+        fwrun_argv_add(a, app->wdir);
+    }
+    for (line = app->env; line != NULL && *line != '\0';) {
+        const char *nl = strchr(line, '\n');
+        size_t len = nl != NULL ? (size_t)(nl - line) : strlen(line);
+        char *one = strndup(line, len);
+
+        if (one == NULL) {
+            a->oom = 1;
+            return;
+        }
+        if (len > 0) {
+            fwrun_argv_add(a, "-x");
+            fwrun_argv_add(a, one);
+        }
+        free(one);
+        line += len + (nl != NULL);
+    }
+    if (app->path != NULL && strchr(app->cmd, '/') == NULL &&
+        asprintf(&cmd, "%s/%s", app->path, app->cmd) < 0) {
+        a->oom = 1;
+        return;
+    }
+    fwrun_argv_add(a, cmd != NULL ? cmd : app->cmd);
+    free(cmd);
+    for (char **v = app->argv; *v != NULL; v++)
+        fwrun_argv_add(a, *v);
+}
+
+/* The child fwrun's command line. */
+static fw_status_t
+fwrun_spawn_argv(const fwrun_t *r, const fwrun_spawn_req_t *q,
+                 const char *self, fwrun_argv_t *a)
+{
+    char *agent = NULL, *env = NULL;
+    size_t alen = 1;
+
+    fwrun_argv_add(a, self);
+    fwrun_argv_add(a, "--stdin");
+    fwrun_argv_add(a, "none");
+    if (r->job.flags & FW_LAUNCH_F_OVERSUBSCRIBE)
+        fwrun_argv_add(a, "--oversubscribe");
+    if (r->opt.verbose)
+        fwrun_argv_add(a, "-v");
+    if (r->opt.provider != NULL) {
+        fwrun_argv_add(a, "--provider");
+        fwrun_argv_add(a, r->opt.provider);
+    }
+    for (char **v = r->opt.agent; v != NULL && *v != NULL; v++)
+        alen += strlen(*v) + 1;
+    agent = calloc(1, alen);
+    if (agent == NULL)
+        a->oom = 1;
+    for (char **v = r->opt.agent; agent != NULL && v != NULL && *v != NULL;
+         v++) {
+        strcat(agent, *v);
+        if (v[1] != NULL)
+            strcat(agent, " ");
+    }
+    if (agent != NULL && agent[0] != '\0') {
+        fwrun_argv_add(a, "--launch-agent");
+        fwrun_argv_add(a, agent);
+    }
+    free(agent);
+    fwrun_spawn_hosts_args(q, a);
+    if (q->g.map_by != NULL) {
+        fwrun_argv_add(a, "--map-by");
+        fwrun_argv_add(a, q->g.map_by);
+    }
+    if (q->g.npernode != NULL) {
+        fwrun_argv_add(a, "--npernode");
+        fwrun_argv_add(a, q->g.npernode);
+    }
+    if (asprintf(&env, "FW_PARENT_PORT=%s", q->port) < 0)
+        return FW_ERR_NO_MEM;
+    fwrun_argv_add(a, "-x");
+    fwrun_argv_add(a, env);
+    free(env);
+    for (uint32_t i = 0; i < q->napps; i++) {
+        if (i > 0)
+            fwrun_argv_add(a, ":");
+        fwrun_spawn_app_args(&q->apps[i], a);
+    }
+    return a->oom ? FW_ERR_NO_MEM : FW_SUCCESS;
+}
+
+/* Fork the child fwrun with its environment. */
+static fw_status_t
+fwrun_spawn_exec(fwrun_t *r, char **argv, uint64_t id, pid_t *pid_p)
+{
+    char contact[FW_NS_CONTACT_MAX], jobid[FW_JOBID_MAX + 16];
+    pid_t parent = getpid(), pid;
+    int fd;
+
+    if (fw_ns_contact_format(r->secret, fw_oob_listener_uri(r->listener),
+                             contact) != FW_SUCCESS)
+        return FW_ERR_NO_MEM;
+    snprintf(jobid, sizeof(jobid), "%s.%llu", r->job.jobid,
+             (unsigned long long)id);
+    pid = fork();
+    if (pid < 0)
+        return FW_ERR_SYSTEM;
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent)
+            _exit(1);
+        fd = open("/dev/null", O_RDONLY);
+        if (fd >= 0 && fd != 0) {
+            dup2(fd, 0);
+            close(fd);
+        }
+        setenv("FW_NS_UPSTREAM", contact, 1);
+        setenv("FW_SPAWN_JOBID", jobid, 1);
+        unsetenv("FW_SERVER");
+        execv(argv[0], argv);
+        fprintf(stderr, "fwrun: cannot run %s for a spawn: %m\n", argv[0]);
+        _exit(127);
+    }
+    *pid_p = pid;
+    return FW_SUCCESS;
+}
+
+fw_status_t
+fwrun_spawn_start(fwrun_t *r, const fwrun_spawn_req_t *q, uint64_t id,
+                  pid_t *pid_p)
+{
+    fwrun_argv_t a = {0};
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    fw_status_t rc;
+
+    if (n <= 0)
+        return FW_ERR_SYSTEM;
+    self[n] = '\0';
+    rc = fwrun_spawn_argv(r, q, self, &a);
+    if (rc == FW_SUCCESS)
+        rc = fwrun_spawn_exec(r, a.v, id, pid_p);
+    if (rc == FW_SUCCESS && r->opt.verbose) {
+        fprintf(stderr, "fwrun: spawn %llu:", (unsigned long long)id);
+        for (size_t i = 0; i < a.n; i++)
+            fprintf(stderr, " %s", a.v[i]);
+        fputc('\n', stderr);
+    }
+    fwrun_argv_free(&a);
+    return rc;
+}
+
