@@ -474,8 +474,13 @@ fw_dpm_connect_root(const char *port_name, fw_comm_t *comm,
                    "uses %s", d.provider, fw_fab_provider(fab));
         rc = FW_ERR_PORT;
     }
-    if (rc == FW_SUCCESS)
+    if (rc == FW_SUCCESS) {
         rc = fw_dpm_av_get(d.addr, d.addr_len, &peer);
+        /* not an address of our provider, or (shm) one whose region is
+         * gone: a malformed or stale port */
+        if (rc == FW_ERR_BAD_PARAM || rc == FW_ERR_UNREACHABLE)
+            rc = FW_ERR_PORT;
+    }
     if (rc != FW_SUCCESS)
         goto out;
     have_peer = 1;

@@ -241,8 +241,11 @@ fw_status_t fw_fab_addr_get(const fw_fab_t *fab, void *buf, size_t *len_p);
  * Add a peer's address (from its fw_fab_addr_get()) to the address
  * vector. [out] peer_p: handle for fw_fab_read()/fw_fab_tsend(), written
  * only on success; release with fw_fab_av_remove() or fw_fab_close().
- * Returns FW_SUCCESS, FW_ERR_BAD_PARAM (NULL, len 0 or > FW_FAB_ADDR_MAX),
- * FW_ERR_FABRIC (address rejected). Non-blocking (no connection is made).
+ * Returns FW_SUCCESS, FW_ERR_BAD_PARAM (NULL, len 0 or > FW_FAB_ADDR_MAX,
+ * or not an address of this provider's format: wrong length, sockaddr
+ * family, or a string that is not a plain name), FW_ERR_UNREACHABLE (an
+ * shm peer whose region is gone), FW_ERR_FABRIC (address rejected by the
+ * provider). Non-blocking (no connection is made).
  */
 fw_status_t fw_fab_av_insert(fw_fab_t *fab, const void *addr, size_t len,
                              uint64_t *peer_p);

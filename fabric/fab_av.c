@@ -7,8 +7,11 @@
 #include "fabric/fab_internal.h"
 #include "common/log.h"
 
+#include <ctype.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <rdma/fi_domain.h>
@@ -26,11 +29,52 @@ fw_fab_av_shm_gone(const fw_fab_t *fab, const char *name)
 {
     char path[FW_FAB_ADDR_MAX + 16];
 
-    if (fab->info->addr_format != FI_ADDR_STR || name[0] == '\0' ||
-        strchr(name, '/') != NULL)
-        return 0; /* not a plain region name: the provider decides */
+    if (fab->info->addr_format != FI_ADDR_STR)
+        return 0; /* fw_fab_av_addr_ok() made sure it is a plain name */
     snprintf(path, sizeof(path), "/dev/shm/%s", name);
     return access(path, F_OK) != 0;
+}
+
+/*---------------------------------------------------------------------------*/
+/*
+ * Is addr (len bytes, NUL after them) an address of our provider's
+ * format? Providers do not all check: libfabric 1.17's rxm takes a
+ * sockaddr of family 0 and then refuses every later insert, and its shm
+ * gives a rejected name's slot to the next peer. So a malformed address
+ * (from a garbled port name or group description) is refused here: the
+ * length of our own address for fixed-size formats, the family for
+ * sockaddrs, a plain region name for strings.
+ */
+static int
+fw_fab_av_addr_ok(const fw_fab_t *fab, const uint8_t *addr, size_t len)
+{
+    sa_family_t family = 0;
+    size_t i;
+
+    switch (fab->info->addr_format) {
+    case FI_ADDR_STR:
+        if (len > 0 && addr[len - 1] == '\0')
+            len--;
+        for (i = 0; i < len; i++)
+            if (!isgraph(addr[i]) || addr[i] == '/')
+                return 0;
+        return len > 0;
+    case FI_SOCKADDR:
+    case FI_SOCKADDR_IN:
+    case FI_SOCKADDR_IN6:
+        if (len < sizeof(family))
+            return 0;
+        memcpy(&family, addr, sizeof(family));
+        if (family == AF_INET)
+            return len == sizeof(struct sockaddr_in) &&
+                   fab->info->addr_format != FI_SOCKADDR_IN6;
+        if (family == AF_INET6)
+            return len == sizeof(struct sockaddr_in6) &&
+                   fab->info->addr_format != FI_SOCKADDR_IN;
+        return 0;
+    default:
+        return len == fab->addr_len;
+    }
 }
 
 /*---------------------------------------------------------------------------*/
@@ -48,6 +92,11 @@ fw_fab_av_insert(fw_fab_t *fab, const void *addr, size_t len,
         return FW_ERR_BAD_PARAM;
     memcpy(copy, addr, len);
     copy[len] = '\0';
+    if (!fw_fab_av_addr_ok(fab, copy, len)) {
+        FW_LOG_WARN("fab", "av: a %zu-byte address that is not a %s "
+                    "address: refused", len, fw_fab_provider(fab));
+        return FW_ERR_BAD_PARAM;
+    }
     if (fw_fab_av_shm_gone(fab, (const char *)copy)) {
         FW_LOG_DEBUG("fab", "av: shm peer %s is gone", (const char *)copy);
         return FW_ERR_UNREACHABLE;

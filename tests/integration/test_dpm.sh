@@ -196,8 +196,11 @@ case_world() {
     dpm_ok "world, 2 ranks, endpoints not primed (FW_DPM_PRIME=0)"
     dpm_run "ports" 2 30 -- -n 2 "$P" ports
     dpm_ok "ports: printable names < FW_MAX_PORT_NAME, malformed/" \
-        "truncated/foreign names -> FW_ERR_PORT at once, close twice," \
-        "accept on a closed port"
+        "truncated/foreign names and addresses -> FW_ERR_PORT at once," \
+        "close twice, accept on a closed port"
+    dpm_run "ports shm" 2 30 -- --provider shm -n 2 "$P" ports
+    dpm_ok "ports over shm: region names that are not plain names" \
+        "(../x, empty) -> FW_ERR_PORT, world traffic still works"
     dpm_run "noparent" 2 20 -- -n 2 "$P" noparent
     dpm_ok "fw_comm_get_parent gives NULL in a job not spawned"
     dpm_no_strays
