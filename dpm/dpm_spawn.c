@@ -92,13 +92,14 @@ fw_info_free(fw_info_t *info)
     free(info);
 }
 
+/* Known keys only; host lists and files are not empty. fwrun checks the
+ * values themselves. */
 static fw_status_t
-fw_dpm_info_pack(const fw_info_t *info, fw_buf_t *b)
+fw_dpm_info_check(const fw_info_t *info)
 {
     const fw_info_kv_t *kv;
     int k;
 
-    fw_buf_put_u32(b, info != NULL ? info->n : 0);
     for (kv = info != NULL ? info->head : NULL; kv != NULL; kv = kv->next) {
         for (k = 0; fw_dpm_info_keys[k] != NULL; k++)
             if (strcmp(kv->key, fw_dpm_info_keys[k]) == 0)
@@ -107,10 +108,24 @@ fw_dpm_info_pack(const fw_info_t *info, fw_buf_t *b)
             FW_LOG_ERR("dpm", "spawn: unknown info key \"%s\"", kv->key);
             return FW_ERR_BAD_PARAM;
         }
+        if (kv->value[0] == '\0' && k < 4) { /* host .. add-hostfile */
+            FW_LOG_ERR("dpm", "spawn: info key \"%s\" is empty", kv->key);
+            return FW_ERR_BAD_PARAM;
+        }
+    }
+    return FW_SUCCESS;
+}
+
+static void
+fw_dpm_info_pack(const fw_info_t *info, fw_buf_t *b)
+{
+    const fw_info_kv_t *kv;
+
+    fw_buf_put_u32(b, info != NULL ? info->n : 0);
+    for (kv = info != NULL ? info->head : NULL; kv != NULL; kv = kv->next) {
         fw_buf_put_str(b, kv->key);
         fw_buf_put_str(b, kv->value);
     }
-    return FW_SUCCESS;
 }
 
 /****************/
@@ -129,10 +144,8 @@ typedef struct fw_dpm_spawn_req {
 static fw_status_t
 fw_dpm_spawn_pack(const fw_dpm_spawn_req_t *q, const char *port, fw_buf_t *b)
 {
-    fw_status_t rc = FW_SUCCESS;
-
     fw_buf_put_u32(b, (uint32_t)q->count);
-    for (int i = 0; i < q->count && rc == FW_SUCCESS; i++) {
+    for (int i = 0; i < q->count; i++) {
         char *const *av = q->argvs != NULL ? q->argvs[i] : NULL;
         uint32_t n = 0;
 
@@ -143,10 +156,10 @@ fw_dpm_spawn_pack(const fw_dpm_spawn_req_t *q, const char *port, fw_buf_t *b)
         for (uint32_t k = 0; k < n; k++)
             fw_buf_put_str(b, av[k]);
         fw_buf_put_u32(b, (uint32_t)q->maxprocs[i]);
-        rc = fw_dpm_info_pack(q->infos != NULL ? q->infos[i] : NULL, b);
+        fw_dpm_info_pack(q->infos != NULL ? q->infos[i] : NULL, b);
     }
     fw_buf_put_str(b, port);
-    return rc != FW_SUCCESS ? rc : fw_buf_status(b);
+    return fw_buf_status(b);
 }
 
 /* Codes of a failure answer into the extra blob (u32 n, n x u32). */
@@ -161,7 +174,9 @@ fw_dpm_codes_from(const void *reply, size_t len, uint32_t total,
     n = reply != NULL ? fw_rbuf_get_u32(&r) : 0;
     fw_buf_put_u32(codes, total);
     for (i = 0; i < total; i++) {
-        uint32_t c = (uint32_t)-(int32_t)FW_ERR_SPAWN;
+        /* no code from fwrun: the call's own error (a refused argument,
+         * a timeout reported as FW_ERR_SPAWN, ...) */
+        uint32_t c = (uint32_t)-(int32_t)rc;
 
         if (i < n && fw_rbuf_status(&r) == FW_SUCCESS)
             c = fw_rbuf_get_u32(&r);
@@ -266,18 +281,25 @@ fw_dpm_spawn_check(const fw_dpm_spawn_req_t *q, uint32_t *total_p)
 {
     uint64_t total = 0;
 
+    fw_status_t rc = FW_SUCCESS;
+
     if (q->count <= 0 || q->cmds == NULL || q->maxprocs == NULL)
         return FW_ERR_BAD_PARAM;
     for (int i = 0; i < q->count; i++) {
-        if (q->cmds[i] == NULL || q->cmds[i][0] == '\0' ||
-            q->maxprocs[i] <= 0)
+        if (q->maxprocs[i] <= 0)
             return FW_ERR_BAD_PARAM;
         total += (uint64_t)q->maxprocs[i];
     }
     if (total > FW_DPM_MAX_RANKS)
         return FW_ERR_BAD_PARAM;
-    *total_p = (uint32_t)total;
-    return FW_SUCCESS;
+    *total_p = (uint32_t)total; /* the number of codes, even on errors */
+    for (int i = 0; i < q->count && rc == FW_SUCCESS; i++) {
+        if (q->cmds[i] == NULL || q->cmds[i][0] == '\0')
+            rc = FW_ERR_BAD_PARAM;
+        else if (q->infos != NULL)
+            rc = fw_dpm_info_check(q->infos[i]);
+    }
+    return rc;
 }
 
 static void
@@ -314,13 +336,14 @@ fw_dpm_spawn(fw_dpm_spawn_req_t *q, int root, fw_comm_t *comm,
         return rc;
     fw_buf_init(&codes);
     if (comm->rank == (uint32_t)root) {
+        /* arguments first: a refused spawn opens no endpoint */
         rc = fw_dpm_spawn_check(q, &q->total);
         if (rc == FW_SUCCESS)
             rc = fw_dpm_local_ready(comm);
         if (rc == FW_SUCCESS)
             rc = fw_dpm_spawn_root(q, comm, &remote, &cid, &codes);
         else
-            fw_dpm_codes_from(NULL, 0, 0, rc, &codes);
+            fw_dpm_codes_from(NULL, 0, q->total, rc, &codes);
     }
     rc = fw_dpm_result_bcast(comm, root, rc, &cid, &remote, &codes, &extra,
                              &elen);

@@ -137,7 +137,9 @@ fw_status_t fw_connect(const char *port_name, fw_comm_t *comm, int root,
  * may be NULL) as a new job; collective over comm, arguments significant
  * at root only. *inter connects comm's group (local) with the children
  * (remote, ranks 0..maxprocs-1). errcodes (may be NULL; size maxprocs
- * at every member) gets FW_SUCCESS or an error per child.
+ * at every member) gets FW_SUCCESS or an error per child; when the call
+ * fails before children start (bad arguments, no slots), each code is
+ * the call's result.
  * Info keys: host, hostfile, add-host, add-hostfile, wdir, path, env
  * (newline-separated VAR=value), map_by (slot|node), npernode.
  * Returns FW_SUCCESS, FW_ERR_SPAWN (a child could not start: no child

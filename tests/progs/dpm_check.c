@@ -1550,7 +1550,8 @@ dpm_check_spawn_fail(void)
         static const char *const bad[][2] = {{"no_such_key", "1"},
                                              {"map_by", "bogus"},
                                              {"npernode", "x"},
-                                             {"npernode", "-1"}};
+                                             {"npernode", "-1"},
+                                             {"host", ""}};
         size_t b;
 
         CHECK_ST(fw_info_set(NULL, "wdir", "/"), FW_ERR_BAD_PARAM);
@@ -1562,11 +1563,15 @@ dpm_check_spawn_fail(void)
                 break;
             CHECK_ST(fw_info_set(i1, bad[b][0], bad[b][1]), FW_SUCCESS);
             inter = NULL;
+            codes[0] = 12345;
             dpm_check_step("spawn with a bad info key");
             st = dpm_check_do_spawn(1, i1, "quick", NULL, &inter, codes);
             CHECK(st == FW_ERR_BAD_PARAM && inter == NULL,
                   "spawn with info %s=%s: %s, want FW_ERR_BAD_PARAM",
                   bad[b][0], bad[b][1], fw_strerror(st));
+            CHECK(codes[0] == FW_ERR_BAD_PARAM,
+                  "spawn with info %s=%s: code %d, want the returned "
+                  "FW_ERR_BAD_PARAM", bad[b][0], bad[b][1], codes[0]);
             fw_info_free(i1);
         }
         fw_info_free(info);
