@@ -16,13 +16,11 @@
 fw_dpm_state_t fw_dpm_g;
 
 int
-fw_dpm_timeout_ms(const char *param, long dflt_max)
+fw_dpm_timeout_ms(const char *param, int zero_is_forever)
 {
-    long ms = fw_param_get_long(param, 0, 86400000);
+    long ms = fw_param_get_long(param, zero_is_forever ? 0 : 1, 86400000);
 
-    if (ms <= 0)
-        ms = dflt_max;
-    return (int)ms;
+    return ms == 0 ? FW_DPM_FOREVER_MS : (int)ms;
 }
 
 uint64_t
@@ -147,10 +145,10 @@ fw_dpm_ep_prime(fw_dpm_state_t *s)
         return rc;
     tag = fw_dpm_tag(FW_DPM_CLASS_COLL, FW_DPM_CID_SELF, 0, FW_DPM_STEP_PRIME);
     rc = fw_fab_tsend(s->fab, peer, tag, fw_dpm_token, FW_DPM_TOKEN_LEN,
-                      fw_dpm_timeout_ms("FW_DPM_WIREUP_MS", 60000));
+                      fw_dpm_timeout_ms("FW_DPM_WIREUP_MS", 0));
     if (rc == FW_SUCCESS)
         rc = fw_fab_trecv(s->fab, tag, 0, in, sizeof(in), &len, NULL,
-                          fw_dpm_timeout_ms("FW_DPM_WIREUP_MS", 60000));
+                          fw_dpm_timeout_ms("FW_DPM_WIREUP_MS", 0));
     if (rc == FW_SUCCESS && len != FW_DPM_TOKEN_LEN)
         rc = FW_ERR_PROTO;
     return rc;
@@ -218,7 +216,7 @@ fw_dpm_world_query(uint32_t rank)
     fw_buf_init(&b);
     fw_buf_put_u32(&b, rank);
     fw_buf_put_u32(&b, (uint32_t)fw_dpm_timeout_ms("FW_DPM_WIREUP_MS",
-                                                   60000));
+                                                   0));
     rc = fw_buf_status(&b);
     if (rc == FW_SUCCESS)
         rc = fw_dpm_call(FW_DPM_OP_EP_QUERY, &b, NULL, -1, &reply, &len);

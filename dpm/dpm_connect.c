@@ -422,7 +422,7 @@ fw_accept(const char *port_name, fw_comm_t *comm, int root,
 {
     fw_dpm_port_t *port = NULL;
     fw_status_t rc = fw_dpm_coll_args(comm, root, inter);
-    int ms = fw_dpm_timeout_ms("FW_DPM_ACCEPT_MS", 86400000);
+    int ms = fw_dpm_timeout_ms("FW_DPM_ACCEPT_MS", 1);
 
     if (rc != FW_SUCCESS)
         return rc;
@@ -451,7 +451,7 @@ static fw_status_t
 fw_dpm_connect_root(const char *port_name, fw_comm_t *comm,
                     fw_dpm_group_t **remote_p, uint32_t *cid_p)
 {
-    int ms = fw_dpm_timeout_ms("FW_DPM_CONNECT_MS", 3000);
+    int ms = fw_dpm_timeout_ms("FW_DPM_CONNECT_MS", 0);
     uint64_t deadline, now;
     fw_dpm_port_desc_t d;
     fw_dpm_group_t *remote = NULL;

@@ -129,7 +129,9 @@ fw_status_t fw_dpm_fill_group(fw_dpm_group_t *g);
 fw_status_t fw_dpm_comm_check(const fw_comm_t *comm);
 void fw_dpm_comm_link(fw_comm_t *comm);
 void fw_dpm_comm_free(fw_comm_t *comm);
-int fw_dpm_timeout_ms(const char *param, long dflt_max);
+/* A timeout tunable in ms, 1..86400000; 0 is refused (the default is
+ * used, with a warning) unless zero_is_forever (FW_DPM_ACCEPT_MS). */
+int fw_dpm_timeout_ms(const char *param, int zero_is_forever);
 
 /* dpm_env.c: wildcard receives on exact-tag fabrics */
 fw_status_t fw_dpm_env_send(fw_fab_t *fab, uint64_t peer, const fw_comm_t *comm,

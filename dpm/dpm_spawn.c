@@ -235,7 +235,7 @@ fw_dpm_spawn_root(const fw_dpm_spawn_req_t *q, fw_comm_t *comm,
                   fw_dpm_group_t **remote_p, uint32_t *cid_p, fw_buf_t *codes)
 {
     fw_dpm_spawn_watch_t w = {0};
-    int ms = fw_dpm_timeout_ms("FW_DPM_SPAWN_MS", 60000);
+    int ms = fw_dpm_timeout_ms("FW_DPM_SPAWN_MS", 0);
     fw_dpm_port_t *port = NULL;
     void *reply = NULL;
     size_t len = 0;

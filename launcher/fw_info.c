@@ -399,11 +399,11 @@ main(int argc, char **argv)
                    FW_VERSION_MINOR, FW_VERSION_PATCH);
             return 0;
         default:
-            if (optopt != 0)
-                fprintf(stderr, "fw-info: unknown option '-%c'\n", optopt);
+            if (strncmp(argv[optind - 1], "--", 2) == 0)
+                fprintf(stderr, "fw-info: bad option '%s' (unknown, or it "
+                        "takes no value)\n", argv[optind - 1]);
             else
-                fprintf(stderr, "fw-info: unknown option '%s'\n",
-                        argv[optind - 1]);
+                fprintf(stderr, "fw-info: unknown option '-%c'\n", optopt);
             fprintf(stderr, "Try 'fw-info --help'.\n");
             return FW_INFO_EXIT_USAGE;
         }
