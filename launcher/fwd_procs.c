@@ -25,7 +25,8 @@
 #include <unistd.h>
 
 #define FWD_IOF_CHUNK 65536
-#define FWD_LINE_MAX 16384
+/* Lines up to this long reach fwrun whole; longer ones go in pieces. */
+#define FWD_LINE_MAX (1u << 20)
 
 extern char **environ;
 

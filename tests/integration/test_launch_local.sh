@@ -169,6 +169,23 @@ bad=$(awk '!/^L[0-3] [0-9]+ 0+ end$/ || length($3) != 280 {bad++; next}
 t_ok $? "12000 lines of 300 bytes from 4 ranks: whole lines, in order per rank"
 [ "$bad" -ne 0 ] && diag "$bad bad, missing or out-of-order lines"
 
+# 4 ranks writing 300 kB lines at once (longer than a pipe buffer and than
+# fwd's old 16 KiB line limit): each line still arrives whole
+t_script longlines.sh <<'EOS'
+#!/bin/sh
+c=$(printf "\\$(printf '%03o' $((97 + FW_RANK)))")
+for i in 1 2 3; do
+    head -c 300000 /dev/zero | tr '\0' "$c"
+    echo
+done
+EOS
+fw_run "long lines" -- -n 4 --oversubscribe "$T/longlines.sh"
+bad=$(awk '{ c = substr($0, 1, 1)
+             if (length($0) != 300000 || $0 !~ ("^" c "+$")) bad++ }
+           END { print bad + 0 }' "$R_OUT")
+[ "$R_RC" -eq 0 ] && [ "$bad" -eq 0 ] && [ "$(wc -l <"$R_OUT")" -eq 12 ]
+t_ok $? "12 lines of 300 kB from 4 ranks at once: none mixed ($bad bad)"
+
 t_script partial.sh <<'EOS'
 #!/bin/sh
 printf 'first\nno newline'
