@@ -65,7 +65,10 @@ fw_info_usage(FILE *out)
             "  (no option)    usable providers, NICs with NUMA locality,\n"
             "                 RDMA devices, and the provider/domain/NIC this\n"
             "                 process would select (honours FW_PROVIDER,\n"
-            "                 FI_PROVIDER, FW_NIC, FW_FAB_IFACE_ADDR)\n"
+            "                 FI_PROVIDER, FW_NIC, FW_FAB_IFACE_ADDR; inside\n"
+            "                 a job, ranks bind to the address their host\n"
+            "                 uses toward fwrun instead of\n"
+            "                 FW_FAB_IFACE_ADDR)\n"
             "  -e, --env      list every FW_* tunable with default and help\n"
             "  -h, --help     show this help\n"
             "  -V, --version  show the fabwire version\n");

@@ -610,6 +610,9 @@ fwrun_signal_cb(evutil_socket_t sig, short what, void *arg)
                                              teardown */
             fprintf(stderr, "fwrun: spawned job %s: got SIGTERM, as when "
                     "its parent job stops; terminating it\n", r->job.jobid);
+        else if (r->spawned) /* e.g. Ctrl-C reaches the whole group */
+            fprintf(stderr, "fwrun: spawned job %s: caught %s; terminating "
+                    "it\n", r->job.jobid, strsignal((int)sig));
         else
             fprintf(stderr, "fwrun: caught %s; terminating the job\n",
                     strsignal((int)sig));
