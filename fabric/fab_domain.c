@@ -261,8 +261,10 @@ fw_fab_domain_pick(struct fi_info *list, const char *nic,
         pick = fw_fab_domain_by_name(list, nic);
         if (pick == NULL) {
             fw_fab_domain_names(list, names, sizeof(names));
-            fw_errprintf(err, "nic '%s' not found (domains usable here: %s)",
-                         nic, names);
+            fw_errprintf(err, "nic '%s' not found (domains usable here: %s;"
+                         " IP providers use the interface of their source "
+                         "address, FW_FAB_IFACE_ADDR outside a job)", nic,
+                         names);
             return FW_ERR_FABRIC;
         }
     } else {

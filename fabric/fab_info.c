@@ -555,6 +555,7 @@ fw_fab_info_choose_prov(const fw_fab_params_t *params,
 {
     const char *want = fw_fab_info_requested(params);
     const fw_fab_prov_t *prov;
+    fw_error_t one, why;
     fw_status_t status;
     size_t i;
 
@@ -569,19 +570,27 @@ fw_fab_info_choose_prov(const fw_fab_params_t *params,
             *prov_p = prov;
         return status;
     }
+    /* the last refusal that names a cause (a source address that is not
+     * local, ...) goes with the answer */
+    why.text[0] = '\0';
     for (i = 0; i < FW_FAB_PROV_COUNT; i++) {
         prov = &fw_fab_prov_table_g[i];
         if ((prov->quirks & FW_FAB_QUIRK_EXPLICIT) != 0)
             continue;
-        status = fw_fab_info_try(params, prov, list_p, NULL);
+        one.text[0] = '\0';
+        status = fw_fab_info_try(params, prov, list_p, &one);
         if (status == FW_ERR_BAD_PARAM)
             return fw_fab_info_try(params, prov, list_p, err);
         if (status == FW_SUCCESS) {
             *prov_p = prov;
             return FW_SUCCESS;
         }
+        if (strstr(one.text, "source address") != NULL)
+            why = one;
     }
-    fw_errprintf(err, "no provider of fabwire's table is usable here");
+    fw_errprintf(err, "no provider of fabwire's table is usable here%s%s%s",
+                 why.text[0] != '\0' ? " (" : "", why.text,
+                 why.text[0] != '\0' ? ")" : "");
     return FW_ERR_FABRIC;
 }
 

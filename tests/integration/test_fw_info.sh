@@ -47,6 +47,13 @@ FW_PROVIDER=no-such-prov "$INFO" >"$out" 2>"$err"
 grep -q "^selected: none .*'no-such-prov' is unknown.*usable providers" "$out"
 ok $? "FW_PROVIDER unknown: the choice says so and lists the usable ones"
 
+FW_FAB_IFACE_ADDR=198.18.99.99 "$INFO" >"$out" 2>"$err"
+grep -q "^selected: none .*source address 198.18.99.99 is not configured" "$out"
+ok $? "FW_FAB_IFACE_ADDR not on this host: the choice says why"
+FW_NIC=no-such-nic "$INFO" >"$out" 2>"$err"
+grep -q "^selected: none .*nic 'no-such-nic' not found (domains usable here" "$out"
+ok $? "FW_NIC unknown: the choice names the usable domains"
+
 "$INFO" --env >"$out" 2>"$err"
 rc=$?
 [ "$rc" -eq 0 ]
