@@ -405,9 +405,16 @@ fwrun_spawn_reaped(fwrun_t *r, pid_t pid, int status, int *failed_p)
         if (sp->pid != pid)
             continue;
         *pp = sp->next;
-        if (!sp->done) /* ended before its children connected */
+        if (!sp->done) { /* ended before its children connected */
+            if (WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+                !sp->stopped)
+                fprintf(stderr, "fwrun: spawned job %s.%llu ended before "
+                        "its ranks connected back (they must call "
+                        "fw_init)\n", r->job.jobid,
+                        (unsigned long long)sp->id);
             fwrun_spawn_fail(r, sp->daemon, sp->rank, sp->reqid, sp->nprocs,
                              FW_ERR_SPAWN);
+        }
         *failed_p = fwrun_spawn_failed_code(r, sp, status);
         FW_LOG_DEBUG("dpm", "fwrun: child job %llu ended (%s %d)",
                      (unsigned long long)sp->id,

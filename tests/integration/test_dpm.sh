@@ -348,8 +348,12 @@ case_failures() {
         "($s)"
     dpm_run "spawn_fail" 2 60 -- --oversubscribe -n 1 "$P" spawn_fail
     s=$(sed -n 's/^missing program: //p' "$R_OUT")
+    grep -q "ended before its ranks connected back" "$R_ERR"
+    dpm_report $? "spawn of /bin/true: fwrun says its ranks never connected" \
+        "back"
     dpm_ok "failing spawns: missing program -> FW_ERR_SPAWN ($s), every" \
-        "errcode set; spawn_multiple with one missing: no child left;" \
+        "errcode set; /bin/true -> FW_ERR_SPAWN at once; spawn_multiple" \
+        "with one missing: no child left;" \
         "bad arguments and info keys -> FW_ERR_BAD_PARAM; then a spawn" \
         "works"
     dpm_run "spawn_fail from 2" 3 60 -- --oversubscribe -n 2 "$P" spawn_fail

@@ -1508,6 +1508,16 @@ dpm_check_spawn_fail(void)
         printf("missing program: %s after %.0f ms, errcodes %d %d\n",
                fw_strerror(st), ms, codes[0], codes[1]);
 
+    /* a program that exits 0 without fw_init: FW_ERR_SPAWN once its job
+     * ends (fwrun says why), not after FW_DPM_SPAWN_MS */
+    t0 = dpm_check_now_ms();
+    dpm_check_step("spawn of a program that never connects back");
+    st = fw_spawn(rank == 0 ? "/bin/true" : NULL, NULL, 2, NULL, 0, w, &inter,
+                  codes);
+    ms = dpm_check_now_ms() - t0;
+    CHECK(st == FW_ERR_SPAWN && inter == NULL && ms < 10000,
+          "spawn of /bin/true: %s after %.0f ms", fw_strerror(st), ms);
+
     /* two programs, the second missing: the started ones must go */
     cmds[0] = dpm_check_self;
     cmds[1] = "/nonexistent/fw-dpm-no-such-program";
