@@ -125,6 +125,8 @@ typedef struct fw_fab_cmpl {
                            message length if the provider reports it,
                            else 0 (tcp;ofi_rxm and shm 1.17 report 0) */
     uint64_t tag;       /* tag of a received message, else 0 */
+    uint64_t data;      /* remote CQ data of a received message sent with
+                           fw_fab_tsenddata(), else 0 */
 } fw_fab_cmpl_t;
 
 /*
@@ -350,6 +352,25 @@ fw_status_t fw_fab_trecv_nb(fw_fab_t *fab, uint64_t tag, uint64_t ignore,
  * Blocking fw_fab_tsend_nb() (timeout_ms < 0: FW_FAB_TIMEOUT_MS).
  * Returns as fw_fab_read().
  */
+/*
+ * Bytes of remote CQ data a message may carry on this endpoint
+ * (fi_tsenddata(); cq_data_size of the domain, 0 if none, at most 8).
+ */
+size_t fw_fab_cq_data_size(const fw_fab_t *fab);
+
+/*
+ * fw_fab_tsend() whose message also carries data (at most
+ * fw_fab_cq_data_size() bytes of it), handed to the receiver's
+ * completion (fw_fab_cmpl_t.data). FW_ERR_UNSUPPORTED when the endpoint
+ * carries no CQ data or data does not fit.
+ */
+fw_status_t fw_fab_tsenddata_nb(fw_fab_t *fab, uint64_t peer, uint64_t tag,
+                                uint64_t data, const void *buf, size_t len,
+                                fw_fab_cb_t cb, void *arg);
+fw_status_t fw_fab_tsenddata(fw_fab_t *fab, uint64_t peer, uint64_t tag,
+                             uint64_t data, const void *buf, size_t len,
+                             int timeout_ms);
+
 fw_status_t fw_fab_tsend(fw_fab_t *fab, uint64_t peer, uint64_t tag,
                          const void *buf, size_t len, int timeout_ms);
 

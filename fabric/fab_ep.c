@@ -49,7 +49,7 @@ static void fw_fab_ep_close_fid(struct fid *fid, const char *what);
 static void fw_fab_op_cancel(fw_fab_t *fab, fw_fab_op_t *op);
 static const char *fw_fab_op_name(const fw_fab_op_t *op);
 static void fw_fab_op_complete(fw_fab_op_t *op, fw_status_t status,
-                               size_t len, uint64_t tag);
+                               size_t len, uint64_t tag, uint64_t data);
 
 /*---------------------------------------------------------------------------*/
 static fw_status_t
@@ -574,7 +574,7 @@ fw_fab_op_retry(fw_fab_t *fab)
         if (ret != 0) {
             FW_LOG_WARN("fab", "ep: posting a queued operation failed: %s",
                         fi_strerror((int)-ret));
-            fw_fab_op_complete(op, fw_fab_status_from_fi((int)ret), 0, 0);
+            fw_fab_op_complete(op, fw_fab_status_from_fi((int)ret), 0, 0, 0);
         }
     }
 }
@@ -584,7 +584,7 @@ fw_fab_op_retry(fw_fab_t *fab)
  * callback (orphans of timed-out blocking calls are just freed). */
 static void
 fw_fab_op_complete(fw_fab_op_t *op, fw_status_t status, size_t len,
-                   uint64_t tag)
+                   uint64_t tag, uint64_t data)
 {
     fw_fab_t *fab = op->fab;
 
@@ -603,6 +603,7 @@ fw_fab_op_complete(fw_fab_op_t *op, fw_status_t status, size_t len,
     op->cmpl.status = status;
     op->cmpl.len = len;
     op->cmpl.tag = op->type == FW_FAB_OP_TRECV ? tag : 0;
+    op->cmpl.data = op->type == FW_FAB_OP_TRECV ? data : 0;
     fw_fab_op_enqueue(&fab->done_head, &fab->done_tail, op);
 }
 
@@ -644,7 +645,8 @@ fw_fab_cq_readerr(fw_fab_t *fab)
                                    0));
     if (op == NULL)
         return FW_ERR_FABRIC;
-    fw_fab_op_complete(op, status, e.len + e.olen, e.tag);
+    fw_fab_op_complete(op, status, e.len + e.olen, e.tag,
+                       (e.flags & FI_REMOTE_CQ_DATA) != 0 ? e.data : 0);
     return FW_SUCCESS;
 }
 
@@ -678,7 +680,9 @@ fw_fab_cq_drain(fw_fab_t *fab)
                 continue;
             }
             fw_fab_op_complete(ent[i].op_context, FW_SUCCESS, ent[i].len,
-                               ent[i].tag);
+                               ent[i].tag,
+                               (ent[i].flags & FI_REMOTE_CQ_DATA) != 0
+                                   ? ent[i].data : 0);
         }
     }
     return status;

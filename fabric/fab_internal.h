@@ -158,6 +158,8 @@ struct fw_fab_op {
     /* transfer */
     uint64_t peer;
     uint64_t tag, ignore;
+    uint64_t data;  /* remote CQ data to send (with_data) */
+    int with_data;
     void *user_buf; /* caller's buffer */
     size_t len;
     void *buf;  /* buffer given to the provider (user_buf or bounce) */

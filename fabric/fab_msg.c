@@ -27,25 +27,33 @@ fw_fab_msg_rx_floor(fw_fab_t *fab, fw_fab_op_t *op)
 }
 
 /*---------------------------------------------------------------------------*/
-/* Build and submit a tagged op. [out] op_p: valid until its callback. */
+/* Build and submit a tagged op (a send with *data if data is not NULL).
+ * [out] op_p: valid until its callback. */
 static fw_status_t
-fw_fab_msg_start(fw_fab_t *fab, fw_fab_op_type_t type, uint64_t peer,
-                 uint64_t tag, uint64_t ignore, void *buf, size_t len,
-                 fw_fab_cb_t cb, void *arg, fw_fab_op_t **op_p)
+fw_fab_msg_start_data(fw_fab_t *fab, fw_fab_op_type_t type, uint64_t peer,
+                      uint64_t tag, uint64_t ignore, const uint64_t *data,
+                      void *buf, size_t len, fw_fab_cb_t cb, void *arg,
+                      fw_fab_op_t **op_p)
 {
     fw_status_t status;
     fw_fab_op_t *op;
+    size_t dsize = fw_fab_cq_data_size(fab);
 
     if (fab == NULL || (buf == NULL && len > 0) || cb == NULL)
         return FW_ERR_BAD_PARAM;
     if (ignore != 0 && fab->exact_tags)
         return FW_ERR_UNSUPPORTED; /* see fw_fab_exact_tags() */
+    if (data != NULL &&
+        (dsize == 0 || (dsize < 8 && (*data >> (8 * dsize)) != 0)))
+        return FW_ERR_UNSUPPORTED;
     op = fw_fab_op_alloc(fab, type, cb, arg);
     if (op == NULL)
         return FW_ERR_NO_MEM;
     op->peer = peer;
     op->tag = tag;
     op->ignore = ignore;
+    op->with_data = data != NULL;
+    op->data = data != NULL ? *data : 0;
     op->user_buf = buf;
     op->len = len;
     status = fw_fab_mr_local_prepare(fab, op, type == FW_FAB_OP_TSEND);
@@ -63,9 +71,66 @@ fw_fab_msg_start(fw_fab_t *fab, fw_fab_op_type_t type, uint64_t peer,
 }
 
 /*---------------------------------------------------------------------------*/
+/* Build and submit a tagged op. [out] op_p: valid until its callback. */
+static fw_status_t
+fw_fab_msg_start(fw_fab_t *fab, fw_fab_op_type_t type, uint64_t peer,
+                 uint64_t tag, uint64_t ignore, void *buf, size_t len,
+                 fw_fab_cb_t cb, void *arg, fw_fab_op_t **op_p)
+{
+    return fw_fab_msg_start_data(fab, type, peer, tag, ignore, NULL, buf, len,
+                                 cb, arg, op_p);
+}
+
+/*---------------------------------------------------------------------------*/
+size_t
+fw_fab_cq_data_size(const fw_fab_t *fab)
+{
+    size_t n;
+
+    if (fab == NULL || fab->info->domain_attr == NULL)
+        return 0;
+    n = fab->info->domain_attr->cq_data_size;
+    return n > 8 ? 8 : n;
+}
+
+/*---------------------------------------------------------------------------*/
+fw_status_t
+fw_fab_tsenddata_nb(fw_fab_t *fab, uint64_t peer, uint64_t tag, uint64_t data,
+                    const void *buf, size_t len, fw_fab_cb_t cb, void *arg)
+{
+    fw_fab_op_t *op;
+
+    return fw_fab_msg_start_data(fab, FW_FAB_OP_TSEND, peer, tag, 0, &data,
+                                 (void *)buf, len, cb, arg, &op);
+}
+
+/*---------------------------------------------------------------------------*/
+fw_status_t
+fw_fab_tsenddata(fw_fab_t *fab, uint64_t peer, uint64_t tag, uint64_t data,
+                 const void *buf, size_t len, int timeout_ms)
+{
+    fw_fab_waiter_t w = {0};
+    fw_fab_op_t *op = NULL;
+    fw_status_t status;
+
+    if (fab != NULL && fab->in_progress > 0)
+        return FW_ERR_WOULD_BLOCK;
+    status = fw_fab_msg_start_data(fab, FW_FAB_OP_TSEND, peer, tag, 0, &data,
+                                   (void *)buf, len, fw_fab_op_wait_cb, &w,
+                                   &op);
+    if (status != FW_SUCCESS)
+        return status;
+    status = fw_fab_op_wait(fab, op, &w, timeout_ms);
+    return status == FW_SUCCESS ? w.cmpl.status : status;
+}
+
+/*---------------------------------------------------------------------------*/
 ssize_t
 fw_fab_msg_post(fw_fab_op_t *op)
 {
+    if (op->type == FW_FAB_OP_TSEND && op->with_data)
+        return fi_tsenddata(op->fab->ep, op->buf, op->len, op->desc,
+                            op->data, op->peer, op->tag, &op->ctx);
     if (op->type == FW_FAB_OP_TSEND)
         return fi_tsend(op->fab->ep, op->buf, op->len, op->desc, op->peer,
                         op->tag, &op->ctx);

@@ -109,6 +109,31 @@ msg_test_local(const char *prov, fw_fab_t *a, fw_fab_t *b)
     is(rs.cmpl.status, FW_ERR_TRUNCATE, "oversized message truncates");
     diag("truncated receive reports len %zu", rs.cmpl.len);
 
+    /* remote CQ data (relayed processes' daemons route by it) */
+    memset(&ss, 0, sizeof(ss));
+    memset(&rs, 0, sizeof(rs));
+    memset(rbuf, 0, sizeof(rbuf));
+    ok(fw_fab_cq_data_size(b) >= 4, "%s carries >= 4 bytes of CQ data (%zu)",
+       prov, fw_fab_cq_data_size(b));
+    fw_fab_trecv_nb(b, 11, 0, rbuf, sizeof(rbuf), msg_cb, &rs);
+    is(fw_fab_tsenddata_nb(a, peer, 11, 0x8000abcdull, "data", 5, msg_cb,
+                           &ss), FW_SUCCESS, "tsenddata_nb posts");
+    msg_progress2(a, b, &ss, &rs);
+    ok(rs.cmpl.status == FW_SUCCESS && rs.cmpl.data == 0x8000abcdull &&
+           rs.cmpl.len == 5 && strcmp(rbuf, "data") == 0,
+       "the receiver gets the message and its data 0x%llx",
+       (unsigned long long)rs.cmpl.data);
+    memset(&ss, 0, sizeof(ss));
+    memset(&rs, 0, sizeof(rs));
+    fw_fab_trecv_nb(b, 12, 0, rbuf, sizeof(rbuf), msg_cb, &rs);
+    fw_fab_tsend_nb(a, peer, 12, "x", 2, msg_cb, &ss);
+    msg_progress2(a, b, &ss, &rs);
+    ok(rs.cmpl.status == FW_SUCCESS && rs.cmpl.data == 0,
+       "a message sent without data completes with data 0");
+    if (fw_fab_cq_data_size(b) < 8)
+        is(fw_fab_tsenddata_nb(a, peer, 1, 1ull << 40, "x", 1, msg_cb, &ss),
+           FW_ERR_UNSUPPORTED, "data wider than cq_data_size is refused");
+
     is(fw_fab_tsend_nb(a, peer, 1, NULL, 5, msg_cb, &ss), FW_ERR_BAD_PARAM,
        "tsend_nb of NULL with a length fails");
     is(fw_fab_tsend_nb(a, peer, 1, "x", 1, NULL, NULL), FW_ERR_BAD_PARAM,
