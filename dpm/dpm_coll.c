@@ -17,14 +17,13 @@ fw_dpm_send(fw_comm_t *comm, fw_dpm_group_t *g, uint32_t dst, uint64_t cls,
             uint32_t t, const void *p, size_t len)
 {
     uint64_t peer;
-    fw_fab_t *fab;
-    fw_status_t rc = fw_dpm_ep(&fab);
+    fw_status_t rc = fw_dpm_ep();
 
     if (rc == FW_SUCCESS)
         rc = fw_dpm_member_peer(g, dst, &peer);
     if (rc == FW_SUCCESS)
-        rc = fw_fab_tsend(fab, peer, fw_dpm_tag(cls, comm->cid, comm->rank, t),
-                          p, len, FW_DPM_FOREVER_MS);
+        rc = fw_dpm_tp_send(peer, fw_dpm_tag(cls, comm->cid, comm->rank, t),
+                            p, len, FW_DPM_FOREVER_MS);
     return rc;
 }
 
@@ -34,12 +33,11 @@ fw_status_t
 fw_dpm_recv(fw_comm_t *comm, uint32_t src, uint64_t cls, uint32_t t,
             void *buf, size_t cap, size_t *len_p)
 {
-    fw_fab_t *fab;
-    fw_status_t rc = fw_dpm_ep(&fab);
+    fw_status_t rc = fw_dpm_ep();
 
     if (rc == FW_SUCCESS)
-        rc = fw_fab_trecv(fab, fw_dpm_tag(cls, comm->cid, src, t), 0, buf,
-                          cap, len_p, NULL, FW_DPM_FOREVER_MS);
+        rc = fw_dpm_tp_recv(fw_dpm_tag(cls, comm->cid, src, t), 0, buf, cap,
+                            len_p, NULL, FW_DPM_FOREVER_MS, NULL, NULL);
     return rc;
 }
 

@@ -6,6 +6,7 @@
  * which answers other ranks' queries for the world's addresses.
  */
 #include "dpm/dpm_int.h"
+#include "dpm/relay.h"
 #include "modex/modex_client.h"
 #include "common/log.h"
 #include "common/param.h"
@@ -119,82 +120,8 @@ fw_dpm_fini(void)
     fw_dpm_group_release(&s->world_g);
     fw_dpm_group_release(&s->self_g);
     fw_dpm_av_fini();
+    fw_dpm_tp_close();
     memset(s, 0, sizeof(*s));
-}
-
-/*
- * Prime a new endpoint with one message to ourselves (comm self, its own
- * step tag). Providers allocate some resources at the first message, not
- * at fi_enable: libfabric's rxm creates its two buffer pools (1024 x
- * 16 KiB each, ~15 ms of page faults apiece here) when the first
- * connection comes up. Without this, that cost lands inside the first
- * connect/accept or spawn connect-back, on both roots in turn.
- */
-static fw_status_t
-fw_dpm_ep_prime(fw_dpm_state_t *s)
-{
-    uint8_t in[FW_DPM_TOKEN_LEN];
-    uint64_t peer, tag;
-    size_t len = 0;
-    fw_status_t rc;
-
-    if (fw_param_get_long("FW_DPM_PRIME", 0, 1) == 0)
-        return FW_SUCCESS;
-    rc = fw_dpm_member_peer(&s->self_g, 0, &peer);
-    if (rc != FW_SUCCESS)
-        return rc;
-    tag = fw_dpm_tag(FW_DPM_CLASS_COLL, FW_DPM_CID_SELF, 0, FW_DPM_STEP_PRIME);
-    rc = fw_fab_tsend(s->fab, peer, tag, fw_dpm_token, FW_DPM_TOKEN_LEN,
-                      fw_dpm_timeout_ms("FW_DPM_WIREUP_MS", 0));
-    if (rc == FW_SUCCESS)
-        rc = fw_fab_trecv(s->fab, tag, 0, in, sizeof(in), &len, NULL,
-                          fw_dpm_timeout_ms("FW_DPM_WIREUP_MS", 0));
-    if (rc == FW_SUCCESS && len != FW_DPM_TOKEN_LEN)
-        rc = FW_ERR_PROTO;
-    return rc;
-}
-
-/* Our endpoint; at the first call, open it and register its address. */
-fw_status_t
-fw_dpm_ep(fw_fab_t **fab_p)
-{
-    fw_client_t *c = &fw_client_g;
-    fw_dpm_state_t *s = &fw_dpm_g;
-    fw_dpm_member_t *me;
-    size_t len = FW_MAX_ADDR;
-    fw_buf_t b;
-    fw_status_t rc;
-
-    if (s->fab != NULL) {
-        *fab_p = s->fab;
-        return FW_SUCCESS;
-    }
-    rc = fw_client_fab(c, &s->fab);
-    if (rc != FW_SUCCESS)
-        return rc;
-    me = &s->world_g.m[c->info.rank];
-    rc = fw_fab_addr_get(s->fab, me->addr, &len);
-    if (rc != FW_SUCCESS)
-        goto fail;
-    me->addr_len = (uint16_t)len;
-    s->self_g.m[0] = *me;
-    rc = fw_dpm_ep_prime(s);
-    if (rc != FW_SUCCESS)
-        goto fail;
-    fw_buf_init(&b);
-    fw_buf_put_blob(&b, me->addr, len);
-    rc = fw_buf_status(&b);
-    if (rc == FW_SUCCESS)
-        rc = fw_dpm_send_req(FW_DPM_OP_EP_REG, &b, NULL);
-    fw_buf_cleanup(&b);
-    if (rc != FW_SUCCESS)
-        goto fail;
-    s->registered = 1;
-    *fab_p = s->fab;
-    return FW_SUCCESS;
-fail:
-    s->fab = NULL; /* stays open in fw_client_g; retried next time */
-    return rc;
 }
 
 /* Fill world addresses from fwrun: rank's (or all, rank = UINT32_MAX). */
@@ -208,9 +135,8 @@ fw_dpm_world_query(uint32_t rank)
     fw_buf_t b;
     uint32_t n;
     fw_status_t rc;
-    fw_fab_t *fab;
 
-    rc = fw_dpm_ep(&fab); /* register first, or an all-query waits forever */
+    rc = fw_dpm_ep(); /* register first, or an all-query waits forever */
     if (rc != FW_SUCCESS)
         return rc;
     fw_buf_init(&b);
@@ -403,7 +329,6 @@ fw_comm_send(fw_comm_t *comm, int dest, int tag, const void *buf, size_t len)
 {
     fw_dpm_group_t *g;
     uint64_t peer;
-    fw_fab_t *fab;
     fw_status_t rc = fw_dpm_comm_check(comm);
 
     if (rc != FW_SUCCESS)
@@ -412,38 +337,38 @@ fw_comm_send(fw_comm_t *comm, int dest, int tag, const void *buf, size_t len)
     if (dest < 0 || (uint32_t)dest >= g->n || tag < 0 || tag > FW_TAG_UB ||
         (buf == NULL && len > 0))
         return FW_ERR_BAD_PARAM;
-    rc = fw_dpm_ep(&fab);
+    rc = fw_dpm_ep();
     if (rc == FW_SUCCESS)
         rc = fw_dpm_member_peer(g, (uint32_t)dest, &peer);
-    if (rc == FW_SUCCESS && fw_fab_exact_tags(fab))
-        rc = fw_dpm_env_send(fab, peer, comm, (uint32_t)tag, len);
+    if (rc == FW_SUCCESS && fw_dpm_tp_exact_tags())
+        rc = fw_dpm_env_send(peer, comm, (uint32_t)tag, len);
     if (rc == FW_SUCCESS)
-        rc = fw_fab_tsend(fab, peer,
-                          fw_dpm_tag(FW_DPM_CLASS_USER, comm->cid, comm->rank,
-                                     (uint32_t)tag),
-                          buf, len, FW_DPM_FOREVER_MS);
+        rc = fw_dpm_tp_send(peer,
+                            fw_dpm_tag(FW_DPM_CLASS_USER, comm->cid,
+                                       comm->rank, (uint32_t)tag),
+                            buf, len, FW_DPM_FOREVER_MS);
     return rc;
 }
 
 /* fw_comm_recv on an exact-tag fabric: the envelope first (wildcards,
  * length), then the exact tag into a buffer the message fits in. */
 static fw_status_t
-fw_dpm_recv_exact(fw_fab_t *fab, fw_comm_t *comm, int src, int tag,
-                  void *buf, size_t cap, size_t *got_p)
+fw_dpm_recv_exact(fw_comm_t *comm, int src, int tag, void *buf, size_t cap,
+                  size_t *got_p)
 {
     uint32_t s = 0, t = 0;
     uint64_t mlen = 0;
     void *whole = NULL;
     fw_status_t rc;
 
-    rc = fw_dpm_env_pick(fab, comm, src, tag, &s, &t, &mlen);
+    rc = fw_dpm_env_pick(comm, src, tag, &s, &t, &mlen);
     if (rc == FW_SUCCESS && mlen > cap && mlen <= SIZE_MAX)
         whole = malloc((size_t)mlen); /* else the provider truncates */
     if (rc == FW_SUCCESS)
-        rc = fw_fab_trecv(fab, fw_dpm_tag(FW_DPM_CLASS_USER, comm->cid, s, t),
-                          0, whole != NULL ? whole : buf,
-                          whole != NULL ? (size_t)mlen : cap, got_p, NULL,
-                          FW_DPM_FOREVER_MS);
+        rc = fw_dpm_tp_recv(fw_dpm_tag(FW_DPM_CLASS_USER, comm->cid, s, t), 0,
+                            whole != NULL ? whole : buf,
+                            whole != NULL ? (size_t)mlen : cap, got_p, NULL,
+                            FW_DPM_FOREVER_MS, NULL, NULL);
     if (rc == FW_SUCCESS && whole != NULL) {
         if (cap > 0)
             memcpy(buf, whole, cap);
@@ -461,7 +386,6 @@ fw_comm_recv(fw_comm_t *comm, int src, int tag, void *buf, size_t cap,
 {
     uint64_t ignore = 0;
     size_t got = 0;
-    fw_fab_t *fab;
     fw_status_t rc = fw_dpm_comm_check(comm);
 
     if (rc != FW_SUCCESS)
@@ -475,15 +399,15 @@ fw_comm_recv(fw_comm_t *comm, int src, int tag, void *buf, size_t cap,
         ignore |= (uint64_t)(FW_DPM_MAX_RANKS - 1) << 16;
     if (tag == FW_ANY_TAG)
         ignore |= 0xffffu;
-    rc = fw_dpm_ep(&fab);
-    if (rc == FW_SUCCESS && fw_fab_exact_tags(fab))
-        rc = fw_dpm_recv_exact(fab, comm, src, tag, buf, cap, &got);
+    rc = fw_dpm_ep();
+    if (rc == FW_SUCCESS && fw_dpm_tp_exact_tags())
+        rc = fw_dpm_recv_exact(comm, src, tag, buf, cap, &got);
     else if (rc == FW_SUCCESS)
-        rc = fw_fab_trecv(fab,
-                          fw_dpm_tag(FW_DPM_CLASS_USER, comm->cid,
-                                     src < 0 ? 0 : (uint32_t)src,
-                                     tag < 0 ? 0 : (uint32_t)tag),
-                          ignore, buf, cap, &got, NULL, FW_DPM_FOREVER_MS);
+        rc = fw_dpm_tp_recv(fw_dpm_tag(FW_DPM_CLASS_USER, comm->cid,
+                                       src < 0 ? 0 : (uint32_t)src,
+                                       tag < 0 ? 0 : (uint32_t)tag),
+                            ignore, buf, cap, &got, NULL, FW_DPM_FOREVER_MS,
+                            NULL, NULL);
     if (rc == FW_SUCCESS && len != NULL)
         *len = got;
     return rc;
@@ -495,7 +419,9 @@ fw_comm_peer_addr(const fw_comm_t *comm, int remote_rank, void *buf,
 {
     fw_dpm_group_t *g;
     fw_dpm_member_t *m;
-    fw_fab_t *fab;
+    const uint8_t *inner;
+    size_t ilen;
+    uint32_t id;
     fw_status_t rc = fw_dpm_comm_check(comm);
 
     if (rc != FW_SUCCESS)
@@ -505,7 +431,7 @@ fw_comm_peer_addr(const fw_comm_t *comm, int remote_rank, void *buf,
         return FW_ERR_BAD_PARAM;
     m = &g->m[remote_rank];
     if (m->addr_len == 0 && g == &fw_dpm_g.world_g) {
-        rc = fw_dpm_ep(&fab);
+        rc = fw_dpm_ep();
         if (rc == FW_SUCCESS)
             rc = fw_dpm_world_query((uint32_t)remote_rank);
         if (rc != FW_SUCCESS)
@@ -513,6 +439,9 @@ fw_comm_peer_addr(const fw_comm_t *comm, int remote_rank, void *buf,
     }
     if (m->addr_len == 0)
         return FW_ERR_UNREACHABLE;
+    /* a relayed process has no endpoint an MPI library could use */
+    if (fw_dpm_relay_addr_parse(m->addr, m->addr_len, &id, &inner, &ilen))
+        return FW_ERR_UNSUPPORTED;
     if (buf == NULL || *len < m->addr_len) {
         *len = m->addr_len;
         return FW_ERR_TOO_BIG;
@@ -525,9 +454,7 @@ fw_comm_peer_addr(const fw_comm_t *comm, int remote_rank, void *buf,
 const char *
 fw_fabric_provider(void)
 {
-    fw_fab_t *fab;
-
-    if (!fw_client_g.initialized || fw_dpm_ep(&fab) != FW_SUCCESS)
+    if (!fw_client_g.initialized || fw_dpm_ep() != FW_SUCCESS)
         return NULL;
-    return fw_fab_provider(fab);
+    return fw_dpm_tp_provider();
 }

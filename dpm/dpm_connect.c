@@ -35,18 +35,17 @@ fw_dpm_port_new(int internal, fw_dpm_port_t **port_p)
 {
     fw_dpm_port_desc_t d;
     fw_dpm_port_t *p;
-    fw_fab_t *fab;
     size_t len = sizeof(d.addr);
-    fw_status_t rc = fw_dpm_ep(&fab);
+    fw_status_t rc = fw_dpm_ep();
 
     if (rc != FW_SUCCESS)
         return rc;
     memset(&d, 0, sizeof(d));
-    rc = fw_fab_addr_get(fab, d.addr, &len);
+    rc = fw_dpm_tp_addr(d.addr, &len);
     if (rc != FW_SUCCESS)
         return rc == FW_ERR_TOO_BIG ? FW_ERR_UNSUPPORTED : rc;
     d.addr_len = len;
-    snprintf(d.provider, sizeof(d.provider), "%s", fw_fab_provider(fab));
+    snprintf(d.provider, sizeof(d.provider), "%s", fw_dpm_tp_provider());
     snprintf(d.jobid, sizeof(d.jobid), "%s", fw_client_g.info.jobid);
     p = calloc(1, sizeof(*p));
     if (p == NULL)
@@ -276,14 +275,12 @@ fw_dpm_finish(fw_comm_t *comm, int root, fw_status_t rc, uint32_t cid,
  * buffer: it then lives until the endpoint closes (graveyard).
  */
 static fw_status_t
-fw_dpm_proto_recv(fw_fab_t *fab, uint64_t tag, int timeout_ms,
-                  fw_fab_stop_fn stop, void *stop_arg, uint8_t **buf_p,
-                  fw_rbuf_t *r)
+fw_dpm_proto_recv(uint64_t tag, int timeout_ms, fw_fab_stop_fn stop,
+                  void *stop_arg, uint8_t **buf_p, fw_rbuf_t *r)
 {
     size_t len = 0;
-    fw_status_t rc = fw_fab_trecv_stop(fab, tag, 0, *buf_p, FW_DPM_MSG_MAX,
-                                       &len, NULL, timeout_ms, stop,
-                                       stop_arg);
+    fw_status_t rc = fw_dpm_tp_recv(tag, 0, *buf_p, FW_DPM_MSG_MAX, &len,
+                                    NULL, timeout_ms, stop, stop_arg);
 
     if (rc != FW_SUCCESS) {
         fw_dpm_graveyard_add(*buf_p);
@@ -299,8 +296,7 @@ fw_dpm_proto_recv(fw_fab_t *fab, uint64_t tag, int timeout_ms,
 fw_status_t
 fw_dpm_local_ready(fw_comm_t *comm)
 {
-    fw_fab_t *fab;
-    fw_status_t rc = fw_dpm_ep(&fab);
+    fw_status_t rc = fw_dpm_ep();
 
     if (rc == FW_SUCCESS && comm->local == &fw_dpm_g.world_g)
         rc = fw_dpm_world_resolve_all();
@@ -337,7 +333,6 @@ fw_dpm_accept_root(fw_dpm_port_t *port, fw_comm_t *comm,
     uint64_t cnonce = 0, peer = 0;
     uint32_t croot;
     int have_peer = 0;
-    fw_fab_t *fab = NULL;
     fw_rbuf_t r;
     fw_buf_t b;
     fw_status_t rc;
@@ -345,10 +340,7 @@ fw_dpm_accept_root(fw_dpm_port_t *port, fw_comm_t *comm,
     fw_buf_init(&b);
     rc = buf == NULL ? FW_ERR_NO_MEM : fw_dpm_local_ready(comm);
     if (rc == FW_SUCCESS)
-        rc = fw_dpm_ep(&fab);
-    if (rc == FW_SUCCESS)
-        rc = fw_dpm_proto_recv(fab,
-                               fw_dpm_tag(FW_DPM_CLASS_PORT, 0, 0, 0) |
+        rc = fw_dpm_proto_recv(fw_dpm_tag(FW_DPM_CLASS_PORT, 0, 0, 0) |
                                    port->nonce,
                                timeout_ms, fw_dpm_accept_stop, st, &buf, &r);
     if (rc != FW_SUCCESS)
@@ -356,6 +348,8 @@ fw_dpm_accept_root(fw_dpm_port_t *port, fw_comm_t *comm,
     cnonce = fw_rbuf_get_u64(&r) & FW_DPM_NONCE_MASK;
     croot = fw_rbuf_get_u32(&r);
     rc = fw_dpm_group_unpack(&r, &remote);
+    if (rc == FW_SUCCESS && cnonce == FW_DPM_NONCE_MASK)
+        rc = FW_ERR_PROTO; /* its answer's tag would be FW_DPM_RELAY_TAG */
     if (rc == FW_SUCCESS && croot >= remote->n)
         rc = FW_ERR_PROTO;
     if (rc == FW_SUCCESS) /* answer the connecting root, wherever it is */
@@ -369,9 +363,9 @@ fw_dpm_accept_root(fw_dpm_port_t *port, fw_comm_t *comm,
     fw_dpm_group_pack(comm->local, &b);
     rc = fw_buf_status(&b);
     if (rc == FW_SUCCESS)
-        rc = fw_fab_tsend(fab, peer,
-                          fw_dpm_tag(FW_DPM_CLASS_REPLY, 0, 0, 0) | cnonce,
-                          b.data, b.len, -1);
+        rc = fw_dpm_tp_send(peer,
+                            fw_dpm_tag(FW_DPM_CLASS_REPLY, 0, 0, 0) | cnonce,
+                            b.data, b.len, -1);
     if (rc == FW_SUCCESS) {
         *cid_p = fw_dpm_cid_derive(port->nonce, cnonce);
         *remote_p = remote;
@@ -458,7 +452,6 @@ fw_dpm_connect_root(const char *port_name, fw_comm_t *comm,
     uint8_t *ans = malloc(FW_DPM_MSG_MAX);
     uint64_t cnonce = 0, peer = 0;
     int have_peer = 0;
-    fw_fab_t *fab = NULL;
     fw_rbuf_t r;
     fw_buf_t b;
     fw_status_t rc;
@@ -467,11 +460,9 @@ fw_dpm_connect_root(const char *port_name, fw_comm_t *comm,
     rc = ans == NULL ? FW_ERR_NO_MEM : fw_dpm_port_parse(port_name, &d);
     if (rc == FW_SUCCESS)
         rc = fw_dpm_local_ready(comm);
-    if (rc == FW_SUCCESS)
-        rc = fw_dpm_ep(&fab);
-    if (rc == FW_SUCCESS && strcmp(d.provider, fw_fab_provider(fab)) != 0) {
+    if (rc == FW_SUCCESS && strcmp(d.provider, fw_dpm_tp_provider()) != 0) {
         FW_LOG_ERR("dpm", "connect: port is on provider %s, this process "
-                   "uses %s", d.provider, fw_fab_provider(fab));
+                   "uses %s", d.provider, fw_dpm_tp_provider());
         rc = FW_ERR_PORT;
     }
     if (rc == FW_SUCCESS) {
@@ -488,22 +479,26 @@ fw_dpm_connect_root(const char *port_name, fw_comm_t *comm,
     deadline = fw_time_ns() + (uint64_t)ms * 1000000ull;
     rc = fw_random_bytes(&cnonce, sizeof(cnonce));
     cnonce &= FW_DPM_NONCE_MASK;
+    if (cnonce == FW_DPM_NONCE_MASK) /* the answer's tag would be */
+        cnonce--;                    /* FW_DPM_RELAY_TAG */
     fw_buf_put_u8(&b, FW_DPM_PROTO_VERSION);
     fw_buf_put_u64(&b, cnonce);
     fw_buf_put_u32(&b, comm->rank); /* where in the group to answer */
     fw_dpm_group_pack(comm->local, &b);
     if (rc == FW_SUCCESS)
         rc = fw_buf_status(&b);
-    if (rc == FW_SUCCESS)
-        rc = fw_fab_tsend(fab, peer,
-                          fw_dpm_tag(FW_DPM_CLASS_PORT, 0, 0, 0) | d.nonce,
-                          b.data, b.len, ms);
+    if (rc == FW_SUCCESS) {
+        rc = fw_dpm_tp_send(peer,
+                            fw_dpm_tag(FW_DPM_CLASS_PORT, 0, 0, 0) | d.nonce,
+                            b.data, b.len, ms);
+        if (rc == FW_ERR_BAD_PARAM) /* refused by a relaying daemon */
+            rc = FW_ERR_PORT;
+    }
     now = fw_time_ns();
     if (rc == FW_SUCCESS)
         rc = now >= deadline
                  ? FW_ERR_TIMEOUT
-                 : fw_dpm_proto_recv(fab,
-                                     fw_dpm_tag(FW_DPM_CLASS_REPLY, 0, 0, 0) |
+                 : fw_dpm_proto_recv(fw_dpm_tag(FW_DPM_CLASS_REPLY, 0, 0, 0) |
                                          cnonce,
                                      (int)((deadline - now) / 1000000ull) + 1,
                                      NULL, NULL, &ans, &r);

@@ -34,8 +34,8 @@ fw_dpm_env_tag(const fw_comm_t *comm)
 }
 
 fw_status_t
-fw_dpm_env_send(fw_fab_t *fab, uint64_t peer, const fw_comm_t *comm,
-                uint32_t tag, size_t len)
+fw_dpm_env_send(uint64_t peer, const fw_comm_t *comm, uint32_t tag,
+                size_t len)
 {
     fw_buf_t b;
     fw_status_t rc;
@@ -47,15 +47,15 @@ fw_dpm_env_send(fw_fab_t *fab, uint64_t peer, const fw_comm_t *comm,
     fw_buf_put_u64(&b, (uint64_t)len);
     rc = fw_buf_status(&b);
     if (rc == FW_SUCCESS)
-        rc = fw_fab_tsend(fab, peer, fw_dpm_env_tag(comm), b.data, b.len,
-                          FW_DPM_FOREVER_MS);
+        rc = fw_dpm_tp_send(peer, fw_dpm_env_tag(comm), b.data, b.len,
+                            FW_DPM_FOREVER_MS);
     fw_buf_cleanup(&b);
     return rc;
 }
 
 /* Read the next envelope of comm (waiting up to ms) onto the list. */
 static fw_status_t
-fw_dpm_env_read(fw_fab_t *fab, const fw_comm_t *comm, int ms)
+fw_dpm_env_read(const fw_comm_t *comm, int ms)
 {
     uint8_t in[FW_DPM_ENV_LEN];
     fw_dpm_env_t *e, **pp;
@@ -63,8 +63,8 @@ fw_dpm_env_read(fw_fab_t *fab, const fw_comm_t *comm, int ms)
     fw_rbuf_t r;
     fw_status_t rc;
 
-    rc = fw_fab_trecv(fab, fw_dpm_env_tag(comm), 0, in, sizeof(in), &len,
-                      NULL, ms);
+    rc = fw_dpm_tp_recv(fw_dpm_env_tag(comm), 0, in, sizeof(in), &len, NULL,
+                        ms, NULL, NULL);
     if (rc != FW_SUCCESS)
         return rc;
     fw_rbuf_init(&r, in, len);
@@ -98,14 +98,14 @@ fw_dpm_env_find(const fw_comm_t *comm, int src, int tag)
 }
 
 fw_status_t
-fw_dpm_env_pick(fw_fab_t *fab, const fw_comm_t *comm, int src, int tag,
-                uint32_t *src_p, uint32_t *tag_p, uint64_t *len_p)
+fw_dpm_env_pick(const fw_comm_t *comm, int src, int tag, uint32_t *src_p,
+                uint32_t *tag_p, uint64_t *len_p)
 {
     fw_dpm_env_t **pp;
     fw_status_t rc = FW_SUCCESS;
 
     while (rc == FW_SUCCESS && (pp = fw_dpm_env_find(comm, src, tag)) == NULL)
-        rc = fw_dpm_env_read(fab, comm, FW_DPM_FOREVER_MS);
+        rc = fw_dpm_env_read(comm, FW_DPM_FOREVER_MS);
     if (rc == FW_SUCCESS) {
         *src_p = (*pp)->src;
         *tag_p = (*pp)->tag;

@@ -120,14 +120,6 @@ fw_dpm_cid_derive(uint64_t a, uint64_t b)
 /* AV cache     */
 /****************/
 
-typedef struct fw_dpm_av_ent {
-    struct fw_dpm_av_ent *next;
-    uint64_t peer;
-    uint32_t refs;
-    uint16_t len;
-    uint8_t addr[FW_MAX_ADDR];
-} fw_dpm_av_ent_t;
-
 #define FW_DPM_AV_BUCKETS 256
 
 typedef struct fw_dpm_av {
@@ -149,13 +141,12 @@ fw_dpm_av_get(const uint8_t *addr, size_t len, uint64_t *peer_p)
 {
     fw_dpm_av_t *av = fw_dpm_g.av;
     fw_dpm_av_ent_t *e;
-    fw_fab_t *fab;
     unsigned h;
     fw_status_t rc;
 
     if (len == 0 || len > FW_MAX_ADDR)
         return FW_ERR_UNREACHABLE;
-    rc = fw_dpm_ep(&fab);
+    rc = fw_dpm_tp_ready();
     if (rc != FW_SUCCESS)
         return rc;
     if (av == NULL) {
@@ -172,18 +163,18 @@ fw_dpm_av_get(const uint8_t *addr, size_t len, uint64_t *peer_p)
         e = calloc(1, sizeof(*e));
         if (e == NULL)
             return FW_ERR_NO_MEM;
-        rc = fw_fab_av_insert(fab, addr, len, &e->peer);
+        memcpy(e->addr, addr, len);
+        e->len = (uint16_t)len;
+        rc = fw_dpm_tp_peer_open(e);
         if (rc != FW_SUCCESS) {
             free(e);
             return rc;
         }
-        memcpy(e->addr, addr, len);
-        e->len = (uint16_t)len;
         e->next = av->b[h];
         av->b[h] = e;
     }
     e->refs++;
-    *peer_p = e->peer;
+    *peer_p = (uint64_t)(uintptr_t)e;
     return FW_SUCCESS;
 }
 
@@ -191,21 +182,16 @@ void
 fw_dpm_av_put(uint64_t peer)
 {
     fw_dpm_av_t *av = fw_dpm_g.av;
-    fw_dpm_av_ent_t **pp, *e;
-    unsigned h;
+    fw_dpm_av_ent_t **pp, *e = (fw_dpm_av_ent_t *)(uintptr_t)peer;
 
-    if (av == NULL)
+    if (av == NULL || e == NULL || --e->refs > 0)
         return;
-    for (h = 0; h < FW_DPM_AV_BUCKETS; h++) {
-        for (pp = &av->b[h]; (e = *pp) != NULL; pp = &e->next) {
-            if (e->peer != peer)
-                continue;
-            if (--e->refs == 0) {
-                *pp = e->next;
-                if (fw_dpm_g.fab != NULL)
-                    (void)fw_fab_av_remove(fw_dpm_g.fab, e->peer);
-                free(e);
-            }
+    for (pp = &av->b[fw_dpm_av_hash(e->addr, e->len)]; *pp != NULL;
+         pp = &(*pp)->next) {
+        if (*pp == e) {
+            *pp = e->next;
+            fw_dpm_tp_peer_close(e);
+            free(e);
             return;
         }
     }

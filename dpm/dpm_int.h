@@ -17,6 +17,7 @@
 #include "dpm/dpm.h"
 #include "fabric/fab.h"
 #include "common/buf.h"
+#include "oob/oob_wire.h"
 
 #include <stdio.h>
 
@@ -97,9 +98,24 @@ typedef struct fw_dpm_port {
 /* The layer's process-wide state (one job per process). */
 typedef struct fw_dpm_env fw_dpm_env_t;
 
+typedef struct fw_dpm_relay fw_dpm_relay_t;
+
+/* An entry of the address cache (dpm_group.c); peers are pointers to
+ * one, as uint64_t. */
+typedef struct fw_dpm_av_ent {
+    struct fw_dpm_av_ent *next;
+    uint32_t refs;
+    uint16_t len;
+    uint8_t addr[FW_MAX_ADDR];
+    uint64_t fi_peer;            /* our AV's handle of addr (endpoint) */
+    uint32_t relay_id;           /* addr is a relay address: the id ... */
+    struct fw_dpm_av_ent *via;   /* ... at this daemon (endpoint) */
+} fw_dpm_av_ent_t;
+
 typedef struct fw_dpm_state {
     int up;                  /* fw_dpm_init done */
     fw_fab_t *fab;           /* == fw_client_g.fab once opened */
+    fw_dpm_relay_t *relay;   /* relayed: our daemon link (dpm_relay.c) */
     int registered;          /* our address went to fwrun */
     fw_dpm_group_t world_g, self_g;
     fw_comm_t world, self;
@@ -120,7 +136,6 @@ fw_status_t fw_dpm_init(void);
 void fw_dpm_fini(void);
 void fw_dpm_graveyard_add(void *buf);
 void fw_dpm_graveyard_free(void *graveyard, size_t n);
-fw_status_t fw_dpm_ep(fw_fab_t **fab_p);
 uint64_t fw_dpm_tag(uint64_t cls, uint32_t cid, uint32_t src, uint32_t t);
 fw_status_t fw_dpm_member_peer(fw_dpm_group_t *g, uint32_t i,
                                uint64_t *peer_p);
@@ -133,13 +148,48 @@ void fw_dpm_comm_free(fw_comm_t *comm);
  * used, with a warning) unless zero_is_forever (FW_DPM_ACCEPT_MS). */
 int fw_dpm_timeout_ms(const char *param, int zero_is_forever);
 
+/* dpm_tp.c: the transport (own endpoint, or relayed by a daemon) */
+fw_status_t fw_dpm_ep(void);       /* open and registered with fwrun */
+fw_status_t fw_dpm_tp_ready(void); /* open */
+void fw_dpm_tp_close(void);
+int fw_dpm_tp_relayed(void);
+int fw_dpm_tp_exact_tags(void);
+const char *fw_dpm_tp_provider(void);
+fw_status_t fw_dpm_tp_addr(void *buf, size_t *len_p);
+fw_status_t fw_dpm_tp_peer_open(fw_dpm_av_ent_t *e);
+void fw_dpm_tp_peer_close(fw_dpm_av_ent_t *e);
+fw_status_t fw_dpm_tp_send(uint64_t peer, uint64_t tag, const void *buf,
+                           size_t len, int timeout_ms);
+fw_status_t fw_dpm_tp_recv(uint64_t tag, uint64_t ignore, void *buf,
+                           size_t cap, size_t *len_p, uint64_t *tag_p,
+                           int timeout_ms, fw_fab_stop_fn stop,
+                           void *stop_arg);
+
+/* dpm_relay.c: a relayed process's daemon link */
+fw_status_t fw_dpm_relay_open(const char *uri,
+                              const uint8_t secret[FW_OOB_SECRET_LEN],
+                              uint32_t rank, int timeout_ms,
+                              fw_dpm_relay_t **r_p);
+void fw_dpm_relay_close(fw_dpm_relay_t *r);
+const char *fw_dpm_relay_provider(const fw_dpm_relay_t *r);
+int fw_dpm_relay_exact_tags(const fw_dpm_relay_t *r);
+fw_status_t fw_dpm_relay_addr(const fw_dpm_relay_t *r, void *buf,
+                              size_t *len_p);
+fw_status_t fw_dpm_relay_send(fw_dpm_relay_t *r, const uint8_t *dest,
+                              size_t dlen, uint64_t tag, const void *buf,
+                              size_t len, int timeout_ms);
+fw_status_t fw_dpm_relay_recv(fw_dpm_relay_t *r, uint64_t tag,
+                              uint64_t ignore, void *buf, size_t cap,
+                              size_t *len_p, uint64_t *tag_p, int timeout_ms,
+                              fw_fab_stop_fn stop, void *stop_arg);
+
 /* dpm_env.c: wildcard receives on exact-tag fabrics */
-fw_status_t fw_dpm_env_send(fw_fab_t *fab, uint64_t peer, const fw_comm_t *comm,
+fw_status_t fw_dpm_env_send(uint64_t peer, const fw_comm_t *comm,
                             uint32_t tag, size_t len);
 /* Oldest envelope of comm fitting src/tag (-1: any), reading as needed:
  * the message's source, tag and length. */
-fw_status_t fw_dpm_env_pick(fw_fab_t *fab, const fw_comm_t *comm, int src,
-                            int tag, uint32_t *src_p, uint32_t *tag_p,
+fw_status_t fw_dpm_env_pick(const fw_comm_t *comm, int src, int tag,
+                            uint32_t *src_p, uint32_t *tag_p,
                             uint64_t *len_p);
 /* A message (src, tag) of comm, picked before, was received: its
  * envelope goes. */

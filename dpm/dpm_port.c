@@ -23,6 +23,11 @@ FW_PARAM_TABLE(dpm,
     {"FW_DPM_WIREUP_MS", "60000",
      "how long a rank waits for another rank of its job to open its "
      "endpoint (first message to it, or a collective over the world)"},
+    {"FW_DPM_RELAY", "auto",
+     "auto: a spawned process whose host runs a daemon of its parent job "
+     "has that daemon carry its messages (it loads no libfabric for them); "
+     "1: always relay (through the rank's own daemon if no other); 0: "
+     "every process opens its own endpoint"},
     {"FW_DPM_PRIME", "1",
      "1: when the endpoint opens, send one message to ourselves so the "
      "provider allocates its buffer pools then, not inside the first "

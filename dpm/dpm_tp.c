@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The transport under the dpm layer: this process's own fabric endpoint,
+ * or, for a relayed process (relay.h), a daemon that carries its
+ * messages. Chosen when the first call needs it (fw_dpm_ep):
+ *   FW_DPM_RELAY=auto  relayed when the launcher named a relaying daemon
+ *                      (FW_RELAY_URI: a spawned child whose host runs a
+ *                      daemon of its parent job) and it answers
+ *   FW_DPM_RELAY=1     always (the rank's own daemon if none is named)
+ *   FW_DPM_RELAY=0     never
+ * A relayed process loads no libfabric for its messages: that is what a
+ * spawned child would otherwise pay before it can talk to its parent.
+ * Peers are entries of the address cache (dpm_group.c), whose address
+ * may itself be a relay address: then, from an endpoint, messages go to
+ * that daemon in fragments (fw_dpm_relay_fab_send).
+ */
+#include "dpm/dpm_int.h"
+#include "dpm/relay.h"
+#include "modex/modex_client.h"
+#include "common/log.h"
+#include "common/param.h"
+#include "common/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * Prime a new endpoint with one message to ourselves (comm self, its own
+ * step tag). Providers allocate some resources at the first message, not
+ * at fi_enable: libfabric's rxm creates its two buffer pools (1024 x
+ * 16 KiB each, ~15 ms of page faults apiece here) when the first
+ * connection comes up. Without this, that cost lands inside the first
+ * connect/accept or spawn connect-back, on both roots in turn.
+ */
+static fw_status_t
+fw_dpm_ep_prime(fw_dpm_state_t *s)
+{
+    uint8_t in[FW_DPM_TOKEN_LEN];
+    uint64_t peer, tag;
+    size_t len = 0;
+    fw_status_t rc;
+
+    if (s->relay != NULL || fw_param_get_long("FW_DPM_PRIME", 0, 1) == 0)
+        return FW_SUCCESS;
+    rc = fw_dpm_member_peer(&s->self_g, 0, &peer);
+    if (rc != FW_SUCCESS)
+        return rc;
+    tag = fw_dpm_tag(FW_DPM_CLASS_COLL, FW_DPM_CID_SELF, 0, FW_DPM_STEP_PRIME);
+    rc = fw_dpm_tp_send(peer, tag, fw_dpm_token, FW_DPM_TOKEN_LEN,
+                        fw_dpm_timeout_ms("FW_DPM_WIREUP_MS", 0));
+    if (rc == FW_SUCCESS)
+        rc = fw_dpm_tp_recv(tag, 0, in, sizeof(in), &len, NULL,
+                            fw_dpm_timeout_ms("FW_DPM_WIREUP_MS", 0), NULL,
+                            NULL);
+    if (rc == FW_SUCCESS && len != FW_DPM_TOKEN_LEN)
+        rc = FW_ERR_PROTO;
+    return rc;
+}
+
+/* The relaying daemon to use, if any: *uri_p and its secret. */
+static int
+fw_dpm_relay_target(const char **uri_p, uint8_t secret[FW_OOB_SECRET_LEN])
+{
+    const char *mode = fw_param_get_str("FW_DPM_RELAY");
+    const char *uri = getenv("FW_RELAY_URI");
+    const char *hex = getenv("FW_RELAY_SECRET");
+
+    if (mode != NULL && strcmp(mode, "0") == 0)
+        return 0;
+    if (uri != NULL && uri[0] != '\0' && hex != NULL &&
+        fw_hex_decode(hex, secret, FW_OOB_SECRET_LEN) == FW_SUCCESS) {
+        *uri_p = uri;
+        return 1;
+    }
+    if (mode == NULL || strcmp(mode, "1") != 0)
+        return 0;
+    *uri_p = getenv("FW_DAEMON_URI"); /* our own daemon */
+    return *uri_p != NULL && fw_oob_secret_from_env(secret) == FW_SUCCESS;
+}
+
+/* Open our transport: relayed if a daemon takes us, else an endpoint. */
+static fw_status_t
+fw_dpm_tp_open(fw_dpm_state_t *s)
+{
+    uint8_t secret[FW_OOB_SECRET_LEN];
+    const char *uri = NULL;
+    fw_status_t rc;
+
+    if (fw_dpm_relay_target(&uri, secret)) {
+        rc = fw_dpm_relay_open(uri, secret, fw_client_g.info.rank,
+                               fw_dpm_timeout_ms("FW_DPM_WIREUP_MS", 0),
+                               &s->relay);
+        memset(secret, 0, sizeof(secret));
+        if (rc == FW_SUCCESS)
+            return FW_SUCCESS;
+        FW_LOG_DEBUG("dpm", "rank %u: relaying daemon %s: %s; opening our "
+                     "own endpoint", fw_client_g.info.rank, uri,
+                     fw_strerror(rc));
+        if (strcmp(fw_param_get_str("FW_DPM_RELAY"), "1") == 0)
+            return rc;
+    }
+    return fw_client_fab(&fw_client_g, &s->fab);
+}
+
+/* Our transport, opened if need be (not registered yet). */
+fw_status_t
+fw_dpm_tp_ready(void)
+{
+    fw_dpm_state_t *s = &fw_dpm_g;
+
+    if (s->fab != NULL || s->relay != NULL)
+        return FW_SUCCESS;
+    return fw_dpm_tp_open(s);
+}
+
+/* Our transport; at the first call, open it and register our address. */
+fw_status_t
+fw_dpm_ep(void)
+{
+    fw_client_t *c = &fw_client_g;
+    fw_dpm_state_t *s = &fw_dpm_g;
+    fw_dpm_member_t *me;
+    size_t len = FW_MAX_ADDR;
+    fw_buf_t b;
+    fw_status_t rc;
+
+    if (s->registered)
+        return FW_SUCCESS;
+    rc = fw_dpm_tp_ready();
+    if (rc != FW_SUCCESS)
+        return rc;
+    me = &s->world_g.m[c->info.rank];
+    rc = fw_dpm_tp_addr(me->addr, &len);
+    if (rc != FW_SUCCESS)
+        return rc;
+    me->addr_len = (uint16_t)len;
+    s->self_g.m[0] = *me;
+    rc = fw_dpm_ep_prime(s);
+    if (rc != FW_SUCCESS)
+        return rc; /* retried next time */
+    fw_buf_init(&b);
+    fw_buf_put_blob(&b, me->addr, len);
+    rc = fw_buf_status(&b);
+    if (rc == FW_SUCCESS)
+        rc = fw_dpm_send_req(FW_DPM_OP_EP_REG, &b, NULL);
+    fw_buf_cleanup(&b);
+    if (rc == FW_SUCCESS)
+        s->registered = 1;
+    return rc;
+}
+
+void
+fw_dpm_tp_close(void)
+{
+    fw_dpm_relay_close(fw_dpm_g.relay);
+    fw_dpm_g.relay = NULL;
+    fw_dpm_g.fab = NULL; /* fw_client_g's, closed by fw_finalize */
+}
+
+int
+fw_dpm_tp_relayed(void)
+{
+    return fw_dpm_g.relay != NULL;
+}
+
+int
+fw_dpm_tp_exact_tags(void)
+{
+    return fw_dpm_g.relay != NULL ? fw_dpm_relay_exact_tags(fw_dpm_g.relay)
+                                  : fw_fab_exact_tags(fw_dpm_g.fab);
+}
+
+const char *
+fw_dpm_tp_provider(void)
+{
+    return fw_dpm_g.relay != NULL ? fw_dpm_relay_provider(fw_dpm_g.relay)
+                                  : fw_fab_provider(fw_dpm_g.fab);
+}
+
+fw_status_t
+fw_dpm_tp_addr(void *buf, size_t *len_p)
+{
+    if (fw_dpm_g.relay != NULL)
+        return fw_dpm_relay_addr(fw_dpm_g.relay, buf, len_p);
+    return fw_fab_addr_get(fw_dpm_g.fab, buf, len_p);
+}
+
+/* A new cache entry's fabric side: its address in our AV, or, a relay
+ * address, its daemon's (entry e->via). Nothing when we are relayed. */
+fw_status_t
+fw_dpm_tp_peer_open(fw_dpm_av_ent_t *e)
+{
+    const uint8_t *inner;
+    size_t ilen = 0;
+    uint64_t via;
+    fw_status_t rc;
+
+    if (fw_dpm_g.relay != NULL)
+        return FW_SUCCESS;
+    if (!fw_dpm_relay_addr_parse(e->addr, e->len, &e->relay_id, &inner,
+                                 &ilen))
+        return fw_fab_av_insert(fw_dpm_g.fab, e->addr, e->len, &e->fi_peer);
+    if (fw_fab_cq_data_size(fw_dpm_g.fab) < 4)
+        return FW_ERR_UNSUPPORTED;
+    rc = fw_dpm_av_get(inner, ilen, &via);
+    if (rc == FW_SUCCESS)
+        e->via = (fw_dpm_av_ent_t *)(uintptr_t)via;
+    return rc;
+}
+
+void
+fw_dpm_tp_peer_close(fw_dpm_av_ent_t *e)
+{
+    if (e->via != NULL)
+        fw_dpm_av_put((uint64_t)(uintptr_t)e->via);
+    else if (fw_dpm_g.fab != NULL && fw_dpm_g.relay == NULL)
+        (void)fw_fab_av_remove(fw_dpm_g.fab, e->fi_peer);
+}
+
+fw_status_t
+fw_dpm_tp_send(uint64_t peer, uint64_t tag, const void *buf, size_t len,
+               int timeout_ms)
+{
+    fw_dpm_av_ent_t *e = (fw_dpm_av_ent_t *)(uintptr_t)peer;
+    uint64_t msgid = 0;
+
+    if (fw_dpm_g.relay != NULL)
+        return fw_dpm_relay_send(fw_dpm_g.relay, e->addr, e->len, tag, buf,
+                                 len, timeout_ms);
+    if (e->via == NULL)
+        return fw_fab_tsend(fw_dpm_g.fab, e->fi_peer, tag, buf, len,
+                            timeout_ms);
+    if (fw_random_bytes(&msgid, sizeof(msgid)) != FW_SUCCESS)
+        return FW_ERR_SYSTEM;
+    return fw_dpm_relay_fab_send(fw_dpm_g.fab, e->via->fi_peer, e->relay_id,
+                                 tag, msgid, buf, len, timeout_ms);
+}
+
+fw_status_t
+fw_dpm_tp_recv(uint64_t tag, uint64_t ignore, void *buf, size_t cap,
+               size_t *len_p, uint64_t *tag_p, int timeout_ms,
+               fw_fab_stop_fn stop, void *stop_arg)
+{
+    if (fw_dpm_g.relay != NULL)
+        return fw_dpm_relay_recv(fw_dpm_g.relay, tag, ignore, buf, cap, len_p,
+                                 tag_p, timeout_ms, stop, stop_arg);
+    return fw_fab_trecv_stop(fw_dpm_g.fab, tag, ignore, buf, cap, len_p,
+                             tag_p, timeout_ms, stop, stop_arg);
+}
