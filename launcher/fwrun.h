@@ -83,7 +83,18 @@ typedef struct fwrun {
 int fwrun_cli_parse(fwrun_t *r, int argc, char **argv, fw_error_t *err);
 
 /* fwrun_hosts.c */
+/* Reachable without a launch agent: any loopback address counts. */
 int fwrun_host_is_local(const char *name);
+/*
+ * This very machine: "localhost", 127.0.0.1, its host name, or a name
+ * resolving to one of its interface addresses or to an address of its
+ * host name. Other loopback addresses (127.0.0.2, ...) are not, as with
+ * Open MPI: they are local hosts of their own (a daemon each), which
+ * tests use to stand for several hosts.
+ */
+int fwrun_host_is_self(const char *name);
+/* fwrun_host_is_self as a fw_launch_self_cb_t (arg unused). */
+int fwrun_hosts_self_cb(const char *name, void *arg);
 fw_status_t fwrun_hosts_prepare(fwrun_t *r, fw_error_t *err);
 
 #endif /* FW_LAUNCH_FWRUN_H */

@@ -76,6 +76,59 @@ fwrun_host_is_local(const char *name)
     return local;
 }
 
+/* One of this machine's interface addresses (exactly: 127.0.0.2 is not
+ * 127.0.0.1's), or one its host name resolves to. */
+static int
+fwrun_addr_is_self(const struct sockaddr_in *sa)
+{
+    struct ifaddrs *ifs = NULL, *i;
+    struct addrinfo *res, *k;
+    char me[256] = "";
+    int found = 0, gai;
+
+    if (getifaddrs(&ifs) == 0) {
+        for (i = ifs; i != NULL && !found; i = i->ifa_next)
+            found = i->ifa_addr != NULL && i->ifa_addr->sa_family == AF_INET &&
+                    ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr ==
+                        sa->sin_addr.s_addr;
+        freeifaddrs(ifs);
+    }
+    if (found || gethostname(me, sizeof(me) - 1) != 0 ||
+        (res = fwrun_resolve(me, &gai)) == NULL)
+        return found;
+    for (k = res; k != NULL && !found; k = k->ai_next)
+        found = ((struct sockaddr_in *)k->ai_addr)->sin_addr.s_addr ==
+                sa->sin_addr.s_addr;
+    freeaddrinfo(res);
+    return found;
+}
+
+int
+fwrun_host_is_self(const char *name)
+{
+    char me[256] = "";
+    struct addrinfo *res, *k;
+    int gai, self = 0;
+
+    if (strcmp(name, "localhost") == 0 || strcmp(name, "127.0.0.1") == 0)
+        return 1;
+    if (gethostname(me, sizeof(me) - 1) == 0 && strcmp(me, name) == 0)
+        return 1;
+    res = fwrun_resolve(name, &gai);
+    for (k = res; k != NULL && !self; k = k->ai_next)
+        self = fwrun_addr_is_self((const struct sockaddr_in *)k->ai_addr);
+    if (res != NULL)
+        freeaddrinfo(res);
+    return self;
+}
+
+int
+fwrun_hosts_self_cb(const char *name, void *arg)
+{
+    (void)arg;
+    return fwrun_host_is_self(name);
+}
+
 /* The local address the kernel would use to reach host (no packet is
  * sent: connect() on a UDP socket only picks a route). */
 static fw_status_t
@@ -189,11 +242,16 @@ fwrun_hosts_read(fwrun_t *r, fw_error_t *err)
         rc = fw_launch_hosts_parse_file(&r->job, r->opt.hostfile, err);
     if (rc == FW_SUCCESS && r->opt.hostlist != NULL)
         rc = fw_launch_hosts_parse_list(&r->job, r->opt.hostlist, err);
+    if (rc == FW_SUCCESS) /* this machine named twice is one host */
+        rc = fw_launch_hosts_merge_self(&r->job, fwrun_hosts_self_cb, NULL);
     if (rc != FW_SUCCESS || r->job.nhosts > 0)
         return rc;
     if (gethostname(me, sizeof(me) - 1) != 0)
         snprintf(me, sizeof(me), "localhost");
-    return fw_launch_job_add_host(&r->job, me, fwrun_local_cores(), 1);
+    rc = fw_launch_job_add_host(&r->job, me, fwrun_local_cores(), 1);
+    if (rc == FW_SUCCESS)
+        r->job.hosts[0].is_self = 1;
+    return rc;
 }
 
 /* Daemon ids: this host's daemons first (started without an agent). */

@@ -89,6 +89,7 @@ fwrun_spawn_args(const fwrun_spawn_wait_t *w, fw_launch_slots_args_t *a)
 
     memset(a, 0, sizeof(*a));
     a->nprocs = w->nprocs;
+    a->self_cb = fwrun_hosts_self_cb;
     a->by_node = q->g.map_by != NULL && strcmp(q->g.map_by, "node") == 0;
     if (q->g.npernode != NULL)
         a->npernode = (uint32_t)strtoul(q->g.npernode, NULL, 10);

@@ -43,6 +43,8 @@ typedef struct fw_launch_host {
     int is_local;        /* this machine: started without an agent */
     uint32_t daemon_id;  /* id in the daemon tree (1-based, 0 = fwrun) */
     uint32_t nprocs;     /* ranks mapped here */
+    int is_self;         /* this machine under one of its names (fwrun
+                          * only, not on the wire) */
 } fw_launch_host_t;
 
 typedef struct fw_launch_app {
@@ -67,6 +69,12 @@ typedef struct fw_launch_job {
     uint32_t *rank_node; /* nprocs entries: host index of each rank */
 } fw_launch_job_t;
 
+/*
+ * Is name this machine (fwrun_host_is_self)? arg is the caller's. Used
+ * to merge the names of this machine into one host (job_hosts.c).
+ */
+typedef int (*fw_launch_self_cb_t)(const char *name, void *arg);
+
 /* Free everything a job owns (not the struct itself). Accepts NULL. */
 void fw_launch_job_cleanup(fw_launch_job_t *job);
 
@@ -88,6 +96,18 @@ fw_status_t fw_launch_hosts_parse_list(fw_launch_job_t *job,
  */
 fw_status_t fw_launch_hosts_parse_file(fw_launch_job_t *job,
                                        const char *path, fw_error_t *err);
+
+/*
+ * Mark the hosts that self_cb says are this machine (is_self) and merge
+ * them into the first of them, as a repeated host merges: slots add up,
+ * slots_given is or'ed, the first spelling and place stay. So
+ * "localhost:1,127.0.0.1:1" is one host with 2 slots (one daemon), not
+ * two. Call before mapping. self_cb NULL: nothing is this machine.
+ * FW_SUCCESS always (nothing is allocated).
+ */
+fw_status_t fw_launch_hosts_merge_self(fw_launch_job_t *job,
+                                       fw_launch_self_cb_t self_cb,
+                                       void *arg);
 
 /*
  * Place job->nprocs ranks on job->hosts (by slot: fill each host in
@@ -120,6 +140,8 @@ typedef struct fw_launch_slots_args {
     uint32_t npernode;      /* 0: the hosts' slots */
     uint32_t nprocs;
     int by_node;            /* --map-by node */
+    fw_launch_self_cb_t self_cb; /* names of this machine, or NULL */
+    void *self_arg;
 } fw_launch_slots_args_t;
 
 /*
@@ -135,7 +157,8 @@ fw_status_t fw_launch_slots_free_list(const fw_launch_job_t *job,
 /*
  * Map a child job as a child fwrun started with a's arguments (and job's
  * --oversubscribe) will: *held_p (calloc'd, one entry per host of job)
- * gets the ranks it places on each of job's hosts (matched by name).
+ * gets the ranks it places on each of job's hosts (matched by name, or
+ * both being this machine: job's hosts carry is_self).
  * FW_ERR_TOO_BIG (err says why) when they do not fit; FW_ERR_PARSE or
  * FW_ERR_NOT_FOUND for a bad list or hostfile.
  */

@@ -202,6 +202,33 @@ fw_launch_hosts_parse_file(fw_launch_job_t *job, const char *path,
     return rc;
 }
 
+fw_status_t
+fw_launch_hosts_merge_self(fw_launch_job_t *job, fw_launch_self_cb_t self_cb,
+                           void *arg)
+{
+    uint32_t i, n = 0;
+    int first = -1;
+
+    for (i = 0; i < job->nhosts; i++) {
+        fw_launch_host_t *h = &job->hosts[i];
+
+        h->is_self = self_cb != NULL && self_cb(h->name, arg) != 0;
+        if (h->is_self && first >= 0) {
+            /* this machine again under another name: as a repeated
+             * host, its slots add up */
+            job->hosts[first].slots += h->slots;
+            job->hosts[first].slots_given |= h->slots_given;
+            free(h->name);
+            continue;
+        }
+        if (h->is_self)
+            first = (int)n;
+        job->hosts[n++] = *h;
+    }
+    job->nhosts = n;
+    return FW_SUCCESS;
+}
+
 static uint64_t
 fw_launch_job_slots(const fw_launch_job_t *job)
 {

@@ -62,6 +62,8 @@ fw_launch_slots_hosts(fw_launch_job_t *j, const fw_launch_slots_args_t *a,
         rc = fw_launch_hosts_parse_file(j, a->hostfile, err);
     if (rc == FW_SUCCESS && a->list != NULL)
         rc = fw_launch_hosts_parse_list(j, a->list, err);
+    if (rc == FW_SUCCESS)
+        rc = fw_launch_hosts_merge_self(j, a->self_cb, a->self_arg);
     if (rc == FW_SUCCESS && j->nhosts == 0) {
         fw_errprintf(err, "no hosts");
         rc = FW_ERR_PARSE;
@@ -70,6 +72,13 @@ fw_launch_slots_hosts(fw_launch_job_t *j, const fw_launch_slots_args_t *a,
                          i < j->nhosts; i++)
         j->hosts[i].slots = a->npernode;
     return rc;
+}
+
+/* The same host: the same name, or this machine under two names. */
+static int
+fw_launch_slots_same(const fw_launch_host_t *a, const fw_launch_host_t *b)
+{
+    return strcmp(a->name, b->name) == 0 || (a->is_self && b->is_self);
 }
 
 fw_status_t
@@ -93,7 +102,7 @@ fw_launch_slots_predict(const fw_launch_job_t *job,
         rc = FW_ERR_NO_MEM;
     for (uint32_t k = 0; rc == FW_SUCCESS && k < j.nhosts; k++)
         for (uint32_t i = 0; i < job->nhosts; i++)
-            if (strcmp(j.hosts[k].name, job->hosts[i].name) == 0)
+            if (fw_launch_slots_same(&j.hosts[k], &job->hosts[i]))
                 held[i] += j.hosts[k].nprocs;
     if (rc == FW_SUCCESS) {
         *held_p = held;

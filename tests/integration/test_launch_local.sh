@@ -3,8 +3,9 @@
 #
 # fwrun on this host: rank identity (1 to 64 ranks, MPMD, several local
 # daemons as "hosts" mapped by slot and by node), -x, --wdir, binding,
-# stdout/stderr forwarding line by line and --tag-output, and stdin to
-# rank 0 (pipe, regular file, /dev/null, --stdin none). After every job,
+# this host under several names as one node, stdout/stderr forwarding
+# line by line and --tag-output, and stdin to rank 0 (pipe, regular
+# file, /dev/null, --stdin none). After every job,
 # no rank and no daemon may be left. No root needed.
 set -u
 # shellcheck source=tests/integration/lib.sh
@@ -135,6 +136,28 @@ if [ "$bad" -eq 0 ] && [ "$ncores" -ge 2 ] &&
 fi
 [ "$R_RC" -eq 0 ] && [ "$bad" -eq 0 ]
 t_ok $? "--bind-to core --report-bindings: each rank runs on the reported cpus"
+
+# issue: this host under several names (localhost, 127.0.0.1, its host
+# name) was one node per name: a daemon each, every rank local rank 0 and
+# all bound to core 0. They are one node, whose slots add up.
+me=$(hostname)
+fw_run "one host, three names" -- --host "localhost:1,127.0.0.1:1,$me:1" \
+    -n 3 "$T/ident.sh"
+want_local 3
+errs=$(fw_check_ident "$T/want" 3 1 3)
+[ "$R_RC" -eq 0 ] && [ -z "$errs" ]
+t_ok $? "--host localhost:1,127.0.0.1:1,$me:1: one node of 3 slots," \
+    "local ranks 0-2"
+[ -n "$errs" ] && diag "$errs"
+
+fw_run "aliases, --bind-to core" -- --host localhost:1,127.0.0.1:1 \
+    --bind-to core -n 2 "$T/cpus.sh"
+ncpu=$(awk '$1 == "cpus" {print $3}' "$R_OUT" | sort -u | wc -l)
+[ "$R_RC" -eq 0 ] && [ "$(grep -c '^cpus ' "$R_OUT")" -eq 2 ] &&
+    { [ "$ncores" -lt 2 ] || [ "$ncpu" -eq 2 ]; }
+t_ok $? "--host localhost:1,127.0.0.1:1 --bind-to core: the 2 ranks get" \
+    "different cores ($ncpu distinct cpu sets)"
+[ "$R_RC" -ne 0 ] && t_diag_job
 
 # --- output -----------------------------------------------------------------
 t_script io.sh <<'EOS'

@@ -100,6 +100,16 @@ fw_t_err_at(const fw_error_t *err, const char *path, unsigned line,
     return 1;
 }
 
+/* "self*" names and "me" stand for this machine. */
+static int
+fw_t_self(const char *name, void *arg)
+{
+    int *calls = arg;
+
+    ++*calls;
+    return strncmp(name, "self", 4) == 0 || strcmp(name, "me") == 0;
+}
+
 /****************/
 /* Host lists   */
 /****************/
@@ -132,6 +142,43 @@ test_list_good(void)
     is(fw_launch_hosts_parse_list(&job, "198.18.0.2:4", &err), FW_SUCCESS,
        "list: an address with slots parses");
     ok(fw_t_host_is(&job, 0, "198.18.0.2", 4, 1), "list: address and slots");
+    fw_launch_job_cleanup(&job);
+}
+
+/* issue: localhost:1,127.0.0.1:1 were two hosts (two daemons on one
+ * machine, both ranks local rank 0, bound to the same core) */
+static void
+test_merge_self(void)
+{
+    fw_launch_job_t job;
+    fw_error_t err;
+    int calls = 0;
+
+    memset(&job, 0, sizeof(job));
+    is(fw_launch_hosts_parse_list(&job, "a,self1:1,b:2,me,self2:3,a", &err),
+       FW_SUCCESS, "merge: list with 3 names of this machine parses");
+    is(job.nhosts, 5, "merge: parsed as 5 hosts (a repeated)");
+    is(fw_launch_hosts_merge_self(&job, fw_t_self, &calls), FW_SUCCESS,
+       "merge: fw_launch_hosts_merge_self");
+    is(calls, 5, "merge: every host asked once");
+    is(job.nhosts, 3, "merge: the names of this machine are one host");
+    ok(fw_t_host_is(&job, 0, "a", 2, 0) && fw_t_host_is(&job, 1, "self1", 5, 1)
+       && fw_t_host_is(&job, 2, "b", 2, 1),
+       "merge: first spelling and place kept, slots add up (1+1+3)");
+    ok(job.hosts[1].is_self && !job.hosts[0].is_self && !job.hosts[2].is_self,
+       "merge: only the merged host is marked is_self");
+    job.nprocs = 7;
+    is(fw_launch_job_map(&job, &err), FW_SUCCESS, "merge: 7 ranks map");
+    is(job.hosts[1].nprocs, 5, "merge: this machine takes its 5 slots");
+    fw_launch_job_cleanup(&job);
+
+    memset(&job, 0, sizeof(job));
+    is(fw_launch_hosts_parse_list(&job, "self,x", &err), FW_SUCCESS,
+       "merge: one name of this machine");
+    is(fw_launch_hosts_merge_self(&job, NULL, NULL), FW_SUCCESS,
+       "merge: no callback");
+    ok(job.nhosts == 2 && !job.hosts[0].is_self,
+       "merge: no callback, nothing is this machine");
     fw_launch_job_cleanup(&job);
 }
 
@@ -780,6 +827,7 @@ main(void)
     if (mkdtemp(fw_t_dir_g) == NULL)
         skip_all("cannot create a temporary directory");
     test_list_good();
+    test_merge_self();
     test_list_bad();
     test_file_good();
     test_file_bad();

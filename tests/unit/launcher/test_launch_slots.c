@@ -69,7 +69,8 @@ fw_t_predict(const fw_launch_job_t *job, const char *list,
              const char *hostfile, uint32_t nprocs, int by_node,
              uint32_t npernode, uint32_t out[3], fw_error_t *err)
 {
-    fw_launch_slots_args_t a = {list, hostfile, npernode, nprocs, by_node};
+    fw_launch_slots_args_t a = {list, hostfile, npernode, nprocs, by_node,
+                                NULL, NULL};
     uint32_t *held = NULL;
     fw_status_t rc;
 
@@ -140,10 +141,43 @@ test_predict(void)
     fw_launch_job_cleanup(&job);
 }
 
+static int
+fw_t_self(const char *name, void *arg)
+{
+    (void)arg;
+    return strcmp(name, "localhost") == 0 || strcmp(name, "127.0.0.1") == 0;
+}
+
+/* A child job on this machine under another name holds the job's
+ * this-machine host, as the child fwrun merges the names too. */
+static void
+test_predict_self(void)
+{
+    fw_launch_job_t job;
+    fw_launch_slots_args_t a = {"127.0.0.1:1,localhost:1,b", NULL, 0, 3, 0,
+                                fw_t_self, NULL};
+    fw_error_t err = {{0}};
+    uint32_t *held = NULL;
+
+    memset(&job, 0, sizeof(job));
+    if (fw_launch_hosts_parse_list(&job, "localhost:4,b:2", NULL) !=
+        FW_SUCCESS)
+        return;
+    job.hosts[0].is_self = 1;
+    is(fw_launch_slots_predict(&job, &a, &held, &err), FW_SUCCESS,
+       "3 children on 127.0.0.1:1,localhost:1,b");
+    ok(held != NULL && held[0] == 2 && held[1] == 1,
+       "127.0.0.1 and localhost are the job's localhost: it holds 2, b 1 "
+       "(got %u %u)", held ? held[0] : 0, held ? held[1] : 0);
+    free(held);
+    fw_launch_job_cleanup(&job);
+}
+
 int
 main(void)
 {
     test_free_list();
     test_predict();
+    test_predict_self();
     return fw_test_done();
 }
