@@ -876,6 +876,7 @@ fwrun_cleanup(fwrun_t *r)
     free(r->rank_done);
     fw_launch_strv_free(r->dhosts);
     fw_launch_strv_free(r->opt.agent);
+    free(r->opt.app_hosts);
     fw_launch_job_cleanup(&r->job);
 }
 

@@ -26,8 +26,8 @@ typedef struct fwrun_opts {
     int verbose;
     int timeout_s;        /* 0 = none */
     char **agent;         /* launch agent argv prefix */
-    const char *hostfile;
-    const char *hostlist;
+    fw_launch_app_hosts_t *app_hosts; /* per app (job.napps): --host,
+                                       * --hostfile (strings in argv) */
     uint32_t fanout;
     const char *provider; /* --provider, NULL = default */
     const char *server;   /* --server URI|file:PATH, NULL = FW_SERVER */

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * fwrun command line: global options, then one or more application
- * contexts separated by ':' (MPMD), as with mpirun:
- *   fwrun [options] -n 2 ./a : -n 3 ./b
+ * fwrun command line: one or more application contexts separated by ':'
+ * (MPMD), as with mpirun:
+ *   fwrun [options] -n 2 --host h1:2 ./a : -n 3 -x V=1 ./b
+ * -n, --host, --hostfile, -x and --wdir belong to the context they are
+ * given in (its program only); the other options are job-wide, valid in
+ * any context, and may be repeated only with the same value.
  */
 #define _GNU_SOURCE
 #include "launcher/fwrun.h"
@@ -18,29 +21,39 @@
 #define FWRUN_VERSION "0.1.0"
 
 static const char fwrun_usage[] =
-    "usage: fwrun [options] [-n N] PROGRAM [ARGS...] [: [-n N] PROGRAM ...]\n"
+    "usage: fwrun [options] [-n N] PROGRAM [ARGS...] [: [options] [-n N] "
+    "PROGRAM ...]\n"
     "\n"
     "Start N copies of PROGRAM on this host or on the hosts given, each with\n"
     "its identity in FW_RANK, FW_SIZE, FW_LOCAL_RANK, FW_LOCAL_SIZE,\n"
     "FW_NODE_ID, FW_NUM_NODES, FW_JOBID, FW_UNIVERSE_SIZE and FW_APPNUM.\n"
+    "Several programs separated by ':' (application contexts) make one job.\n"
     "\n"
-    "options:\n"
-    "  -n, -np, --np N         number of ranks (default: all slots)\n"
+    "options of an application context (they apply to its program only;\n"
+    "the first context is everything before the first ':'):\n"
+    "  -n, -np, --np N         number of ranks (default: all slots; needed\n"
+    "                          with several programs)\n"
     "  -H, --host LIST         hosts: h1[:slots],h2,... (no slots: 1); a\n"
     "                          host named twice, or this host under two\n"
     "                          names (localhost, 127.0.0.1, its name or\n"
     "                          addresses), is one host: slots add up\n"
     "  --hostfile, --machinefile F\n"
     "                          'host [slots=N]' lines, '#' comments\n"
-    "                          (no slots: 1; no host at all: this host\n"
-    "                          with one slot per core)\n"
+    "                          (no slots: 1)\n"
+    "  -x VAR[=value]          export VAR to the ranks of this program\n"
+    "  --wdir DIR              working directory of its ranks\n"
+    "  The job's hosts are those of every context; a context without\n"
+    "  --host/--hostfile runs on all of them, and with none at all the job\n"
+    "  runs on this host with one slot per core. A host named in several\n"
+    "  contexts is one host whose slots (the largest count given) they\n"
+    "  share. Ranks are placed in order, each on a host of its program.\n"
+    "\n"
+    "job-wide options (any context; given twice, the values must agree):\n"
     "  --map-by slot|node      fill hosts in order (slot) or round robin\n"
     "  --bind-to none|core|package\n"
     "                          bind each rank to a core or package (hwloc)\n"
     "  --report-bindings       print each rank's binding on stderr\n"
     "  --oversubscribe         allow more ranks than slots\n"
-    "  -x VAR[=value]          export VAR to every rank\n"
-    "  --wdir DIR              working directory of the ranks\n"
     "  --tag-output            prefix output lines with [jobid,rank]\n"
     "  --stdin rank0|none      where fwrun's stdin goes (default rank0)\n"
     "  --timeout SEC           end the job after SEC seconds (exit 124)\n"
@@ -61,9 +74,14 @@ static const char fwrun_usage[] =
     "launcher or daemon failure; 2 for a bad command line; 128+N when fwrun\n"
     "itself got signal N.\n";
 
+/* One application context as given (strings point into argv). */
 typedef struct fwrun_cli_app {
-    long np;
-    char *wdir;
+    long np;                /* -1: not given */
+    const char *wdir;
+    const char *host;       /* --host */
+    const char *hostfile;   /* --hostfile */
+    char **env;             /* -x, "VAR=value" each (owned) */
+    size_t nenv;
     int argc;
     char **argv;
 } fwrun_cli_app_t;
@@ -176,26 +194,60 @@ fwrun_cli_add_env(char ***env, size_t *nenv, const char *spec,
 typedef struct fwrun_cli {
     fwrun_cli_app_t apps[64];
     int napps;
-    char **env;
-    size_t nenv;
     const char *provider;
+    struct {
+        const char *name, *value;
+    } once[16];             /* job-wide options given so far */
+    int nonce;
 } fwrun_cli_t;
 
-/* Options that take a value and are valid anywhere. */
+/* A job-wide option given again (another context, or the same): the
+ * same value, or an error rather than one silently winning. */
+static int
+fwrun_cli_once(fwrun_cli_t *c, const char *name, const char *value,
+               fw_error_t *err)
+{
+    int k;
+
+    for (k = 0; k < c->nonce; k++) {
+        if (strcmp(c->once[k].name, name) != 0)
+            continue;
+        if (strcmp(c->once[k].value, value) == 0)
+            return 0;
+        fw_errprintf(err, "option '%s' given twice with different values "
+                     "('%s', '%s'); it applies to the whole job", name,
+                     c->once[k].value, value);
+        return -1;
+    }
+    if (c->nonce == (int)(sizeof(c->once) / sizeof(c->once[0])))
+        return 0; /* cannot happen: fewer job-wide options than entries */
+    c->once[c->nonce].name = name;
+    c->once[c->nonce++].value = value;
+    return 0;
+}
+
+/* An option of an application context given twice in it. */
+static int
+fwrun_cli_app_once(const char *name, const char *old, const char *value,
+                   fw_error_t *err)
+{
+    if (old == NULL || strcmp(old, value) == 0)
+        return 0;
+    fw_errprintf(err, "option '%s' given twice in one application context "
+                 "('%s', '%s')", name, old, value);
+    return -1;
+}
+
+/* Job-wide options: valid in any context, for the whole job. */
 static int
 fwrun_cli_global(fwrun_t *r, fwrun_cli_t *c, int argc, char **argv, int *i,
                  fw_error_t *err)
 {
-    const char *a = argv[*i], *v;
+    const char *a = argv[*i], *v, *name;
     long n;
 
-    if (fwrun_cli_is(a, "--host", "-H", "-host")) {
-        r->opt.hostlist = fwrun_cli_value(argc, argv, i, a);
-    } else if (fwrun_cli_is(a, "--hostfile", "--machinefile", "-hostfile")) {
-        r->opt.hostfile = fwrun_cli_value(argc, argv, i, a);
-        if (r->opt.hostfile == NULL)
-            goto missing;
-    } else if (fwrun_cli_is(a, "--map-by", "-map-by", NULL)) {
+    if (fwrun_cli_is(a, "--map-by", "-map-by", NULL)) {
+        name = "--map-by";
         v = fwrun_cli_value(argc, argv, i, a);
         if (v != NULL && strcmp(v, "slot") == 0)
             r->job.map_by = FW_LAUNCH_MAP_SLOT;
@@ -204,6 +256,7 @@ fwrun_cli_global(fwrun_t *r, fwrun_cli_t *c, int argc, char **argv, int *i,
         else
             goto bad;
     } else if (fwrun_cli_is(a, "--bind-to", "-bind-to", NULL)) {
+        name = "--bind-to";
         v = fwrun_cli_value(argc, argv, i, a);
         if (v != NULL && strcmp(v, "none") == 0)
             r->job.bind = FW_LAUNCH_BIND_NONE;
@@ -214,22 +267,28 @@ fwrun_cli_global(fwrun_t *r, fwrun_cli_t *c, int argc, char **argv, int *i,
         else
             goto bad;
     } else if (fwrun_cli_is(a, "--stdin", NULL, NULL)) {
+        name = "--stdin";
         v = fwrun_cli_value(argc, argv, i, a);
         if (v != NULL && strcmp(v, "none") == 0)
             r->job.flags |= FW_LAUNCH_F_STDIN_NONE;
         else if (v == NULL || (strcmp(v, "rank0") != 0 && strcmp(v, "0")))
             goto bad;
+        else
+            v = "rank0";
     } else if (fwrun_cli_is(a, "--timeout", "-timeout", NULL)) {
+        name = "--timeout";
         v = fwrun_cli_value(argc, argv, i, a);
         if (fwrun_cli_long(v, 1, 86400 * 365, &n) != 0)
             goto bad;
         r->opt.timeout_s = (int)n;
     } else if (fwrun_cli_is(a, "--fanout", NULL, NULL)) {
+        name = "--fanout";
         v = fwrun_cli_value(argc, argv, i, a);
         if (fwrun_cli_long(v, 1, 1024, &n) != 0)
             goto bad;
         r->opt.fanout = (uint32_t)n;
     } else if (fwrun_cli_is(a, "--launch-agent", "-launch-agent", NULL)) {
+        name = "--launch-agent";
         v = fwrun_cli_value(argc, argv, i, a);
         if (v == NULL || v[0] == '\0')
             goto missing;
@@ -238,39 +297,40 @@ fwrun_cli_global(fwrun_t *r, fwrun_cli_t *c, int argc, char **argv, int *i,
         if (r->opt.agent == NULL || r->opt.agent[0] == NULL)
             goto bad;
     } else if (fwrun_cli_is(a, "--provider", NULL, NULL)) {
-        c->provider = fwrun_cli_value(argc, argv, i, a);
+        name = "--provider";
+        v = c->provider = fwrun_cli_value(argc, argv, i, a);
         if (c->provider == NULL || c->provider[0] == '\0')
             goto missing;
         r->opt.provider = c->provider;
     } else if (fwrun_cli_is(a, "--server", "-ompi-server", NULL)) {
-        r->opt.server = fwrun_cli_value(argc, argv, i, a);
+        name = "--server";
+        v = r->opt.server = fwrun_cli_value(argc, argv, i, a);
         if (r->opt.server == NULL || r->opt.server[0] == '\0')
             goto missing;
     } else if (fwrun_cli_is(a, "--npernode", "-npernode", NULL)) {
+        name = "--npernode";
         v = fwrun_cli_value(argc, argv, i, a);
         if (fwrun_cli_long(v, 1, 1 << 20, &n) != 0)
             goto bad;
         r->opt.npernode = (uint32_t)n;
-    } else if (fwrun_cli_is(a, "-x", NULL, NULL)) {
-        v = fwrun_cli_value(argc, argv, i, a);
-        if (fwrun_cli_add_env(&c->env, &c->nenv, v, err) != 0)
-            return -1;
-    } else if (fwrun_cli_is(a, "--tag-output", "-tag-output", NULL)) {
-        r->job.flags |= FW_LAUNCH_F_TAG_OUTPUT;
-    } else if (fwrun_cli_is(a, "--report-bindings", "-report-bindings",
-                            NULL)) {
-        r->job.flags |= FW_LAUNCH_F_REPORT_BINDINGS;
-    } else if (fwrun_cli_is(a, "--oversubscribe", "-oversubscribe", NULL)) {
-        r->job.flags |= FW_LAUNCH_F_OVERSUBSCRIBE;
-    } else if (fwrun_cli_is(a, "--verbose", "-v", NULL)) {
-        r->opt.verbose = 1;
     } else {
-        fw_errprintf(err, "unknown option '%s' (see fwrun --help)", a);
-        return -1;
+        if (fwrun_cli_is(a, "--tag-output", "-tag-output", NULL)) {
+            r->job.flags |= FW_LAUNCH_F_TAG_OUTPUT;
+        } else if (fwrun_cli_is(a, "--report-bindings", "-report-bindings",
+                                NULL)) {
+            r->job.flags |= FW_LAUNCH_F_REPORT_BINDINGS;
+        } else if (fwrun_cli_is(a, "--oversubscribe", "-oversubscribe",
+                                NULL)) {
+            r->job.flags |= FW_LAUNCH_F_OVERSUBSCRIBE;
+        } else if (fwrun_cli_is(a, "--verbose", "-v", NULL)) {
+            r->opt.verbose = 1;
+        } else {
+            fw_errprintf(err, "unknown option '%s' (see fwrun --help)", a);
+            return -1;
+        }
+        return 0;
     }
-    if (r->opt.hostlist == NULL && fwrun_cli_is(a, "--host", "-H", "-host"))
-        goto missing;
-    return 0;
+    return fwrun_cli_once(c, name, v, err);
 missing:
     fw_errprintf(err, "option '%s' needs a value", a);
     return -1;
@@ -283,42 +343,82 @@ bad:
     return -1;
 }
 
-/* One application context: [-n N] [--wdir D] [global opts] PROG ARGS */
+/* An option of the application context app; 1 if a is not one. */
+static int
+fwrun_cli_app_opt(fwrun_cli_app_t *app, int argc, char **argv, int *i,
+                  fw_error_t *err)
+{
+    const char *a = argv[*i], *v, **slot;
+    const char *name;
+    long n;
+
+    if (fwrun_cli_is(a, "-n", "-np", "--np") ||
+        fwrun_cli_is(a, "-c", "--n", NULL)) {
+        v = fwrun_cli_value(argc, argv, i, a);
+        if (fwrun_cli_long(v, 1, 1 << 24, &n) != 0) {
+            fw_errprintf(err, "option '%s': invalid count '%s'", a,
+                         v != NULL ? v : "");
+            return -1;
+        }
+        if (app->np >= 0 && app->np != n) {
+            fw_errprintf(err, "option '%s' given twice in one application "
+                         "context ('%ld', '%ld')", a, app->np, n);
+            return -1;
+        }
+        app->np = n;
+        return 0;
+    }
+    if (fwrun_cli_is(a, "-x", NULL, NULL)) {
+        v = fwrun_cli_value(argc, argv, i, a);
+        return fwrun_cli_add_env(&app->env, &app->nenv, v, err);
+    }
+    if (fwrun_cli_is(a, "--wdir", "-wdir", "--wd")) {
+        name = "--wdir";
+        slot = &app->wdir;
+    } else if (fwrun_cli_is(a, "--host", "-H", "-host")) {
+        name = "--host";
+        slot = &app->host;
+    } else if (fwrun_cli_is(a, "--hostfile", "--machinefile", "-hostfile")) {
+        name = "--hostfile";
+        slot = &app->hostfile;
+    } else {
+        return 1;
+    }
+    v = fwrun_cli_value(argc, argv, i, a);
+    if (v == NULL) {
+        fw_errprintf(err, "option '%s' needs a value", a);
+        return -1;
+    }
+    if (fwrun_cli_app_once(name, *slot, v, err) != 0)
+        return -1;
+    *slot = v;
+    return 0;
+}
+
+/* One application context: [options] PROG ARGS */
 static int
 fwrun_cli_context(fwrun_t *r, fwrun_cli_t *c, int argc, char **argv, int *i,
                   fw_error_t *err)
 {
     fwrun_cli_app_t *app = &c->apps[c->napps];
-    const char *a, *v;
-    long n;
+    const char *a;
+    int rc;
 
     if (c->napps == (int)(sizeof(c->apps) / sizeof(c->apps[0]))) {
         fw_errprintf(err, "too many application contexts");
         return -1;
     }
     app->np = -1;
+    c->napps++; /* its env is freed with the others even on error */
     for (; *i < argc; ++*i) {
         a = argv[*i];
         if (a[0] != '-' || strcmp(a, "-") == 0)
             break;
-        if (fwrun_cli_is(a, "-n", "-np", "--np") || fwrun_cli_is(a, "-c",
-                                                                 "--n", NULL)) {
-            v = fwrun_cli_value(argc, argv, i, a);
-            if (fwrun_cli_long(v, 1, 1 << 24, &n) != 0) {
-                fw_errprintf(err, "option '%s': invalid count '%s'", a,
-                             v != NULL ? v : "");
-                return -1;
-            }
-            app->np = n;
-        } else if (fwrun_cli_is(a, "--wdir", "-wdir", "--wd")) {
-            app->wdir = (char *)fwrun_cli_value(argc, argv, i, a);
-            if (app->wdir == NULL) {
-                fw_errprintf(err, "option '%s' needs a value", a);
-                return -1;
-            }
-        } else if (fwrun_cli_global(r, c, argc, argv, i, err) != 0) {
+        rc = fwrun_cli_app_opt(app, argc, argv, i, err);
+        if (rc == 1)
+            rc = fwrun_cli_global(r, c, argc, argv, i, err);
+        if (rc != 0)
             return -1;
-        }
     }
     if (*i >= argc || strcmp(argv[*i], ":") == 0) {
         fw_errprintf(err, "no program given (see fwrun --help)");
@@ -329,7 +429,27 @@ fwrun_cli_context(fwrun_t *r, fwrun_cli_t *c, int argc, char **argv, int *i,
         ++*i;
         app->argc++;
     }
-    c->napps++;
+    return 0;
+}
+
+/* App k's environment: its own -x, then the job's FW_PROVIDER. */
+static int
+fwrun_cli_app_env(const fwrun_cli_t *c, const fwrun_cli_app_t *ca,
+                  fw_launch_app_t *app)
+{
+    size_t n = 0;
+
+    app->env = calloc(ca->nenv + 2, sizeof(char *));
+    if (app->env == NULL)
+        return -1;
+    for (size_t j = 0; j < ca->nenv; j++)
+        if ((app->env[n++] = strdup(ca->env[j])) == NULL)
+            return -1;
+    if (c->provider != NULL &&
+        asprintf(&app->env[n], "FW_PROVIDER=%s", c->provider) < 0) {
+        app->env[n] = NULL;
+        return -1;
+    }
     return 0;
 }
 
@@ -341,20 +461,10 @@ fwrun_cli_build(fwrun_t *r, fwrun_cli_t *c, fw_error_t *err)
     int j;
 
     job->apps = calloc((size_t)c->napps, sizeof(*job->apps));
-    if (job->apps == NULL)
+    r->opt.app_hosts = calloc((size_t)c->napps, sizeof(*r->opt.app_hosts));
+    if (job->apps == NULL || r->opt.app_hosts == NULL)
         goto oom;
     job->napps = (uint32_t)c->napps;
-    if (c->provider != NULL) {
-        char *spec = NULL;
-
-        if (asprintf(&spec, "FW_PROVIDER=%s", c->provider) < 0)
-            goto oom;
-        if (fwrun_cli_add_env(&c->env, &c->nenv, spec, err) != 0) {
-            free(spec);
-            return -1;
-        }
-        free(spec);
-    }
     for (k = 0; k < job->napps; k++) {
         fw_launch_app_t *app = &job->apps[k];
         fwrun_cli_app_t *ca = &c->apps[k];
@@ -368,17 +478,15 @@ fwrun_cli_build(fwrun_t *r, fwrun_cli_t *c, fw_error_t *err)
         app->first = first;
         first += app->np;
         app->argv = calloc((size_t)ca->argc + 1, sizeof(char *));
-        app->env = calloc(c->nenv + 1, sizeof(char *));
-        if (app->argv == NULL || app->env == NULL)
+        if (app->argv == NULL || fwrun_cli_app_env(c, ca, app) != 0)
             goto oom;
         for (j = 0; j < ca->argc; j++)
             if ((app->argv[j] = strdup(ca->argv[j])) == NULL)
                 goto oom;
-        for (j = 0; j < (int)c->nenv; j++)
-            if ((app->env[j] = strdup(c->env[j])) == NULL)
-                goto oom;
         if (ca->wdir != NULL && (app->wdir = strdup(ca->wdir)) == NULL)
             goto oom;
+        r->opt.app_hosts[k].list = ca->host;
+        r->opt.app_hosts[k].file = ca->hostfile;
     }
     job->nprocs = first;
     return 0;
@@ -424,8 +532,10 @@ fwrun_cli_parse(fwrun_t *r, int argc, char **argv, fw_error_t *err)
         goto out;
     rc = fwrun_cli_build(r, &c, err);
 out:
-    for (k = 0; k < c.nenv; k++)
-        free(c.env[k]);
-    free(c.env);
+    for (int a = 0; a < c.napps; a++) {
+        for (k = 0; k < c.apps[a].nenv; k++)
+            free(c.apps[a].env[k]);
+        free(c.apps[a].env);
+    }
     return rc;
 }

@@ -238,12 +238,10 @@ fwrun_hosts_read(fwrun_t *r, fw_error_t *err)
     char me[256] = "localhost";
     fw_status_t rc = FW_SUCCESS;
 
-    if (r->opt.hostfile != NULL)
-        rc = fw_launch_hosts_parse_file(&r->job, r->opt.hostfile, err);
-    if (rc == FW_SUCCESS && r->opt.hostlist != NULL)
-        rc = fw_launch_hosts_parse_list(&r->job, r->opt.hostlist, err);
-    if (rc == FW_SUCCESS) /* this machine named twice is one host */
-        rc = fw_launch_hosts_merge_self(&r->job, fwrun_hosts_self_cb, NULL);
+    /* each app's hosts, this machine's names merged; the job's: all */
+    if (r->opt.app_hosts != NULL)
+        rc = fw_launch_job_hosts_build(&r->job, r->opt.app_hosts,
+                                       fwrun_hosts_self_cb, NULL, err);
     if (rc != FW_SUCCESS || r->job.nhosts > 0)
         return rc;
     if (gethostname(me, sizeof(me) - 1) != 0)

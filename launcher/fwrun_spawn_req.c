@@ -284,7 +284,6 @@ fwrun_spawn_argv(const fwrun_t *r, const fwrun_spawn_req_t *q,
         fwrun_argv_add(a, agent);
     }
     free(agent);
-    fwrun_spawn_hosts_args(q, a);
     if (q->g.map_by != NULL) {
         fwrun_argv_add(a, "--map-by");
         fwrun_argv_add(a, q->g.map_by);
@@ -295,14 +294,16 @@ fwrun_spawn_argv(const fwrun_t *r, const fwrun_spawn_req_t *q,
     }
     if (asprintf(&env, "FW_PARENT_PORT=%s", q->port) < 0)
         return FW_ERR_NO_MEM;
-    fwrun_argv_add(a, "-x");
-    fwrun_argv_add(a, env);
-    free(env);
+    /* hosts and -x belong to an application context: each gets them */
     for (uint32_t i = 0; i < q->napps; i++) {
         if (i > 0)
             fwrun_argv_add(a, ":");
+        fwrun_spawn_hosts_args(q, a);
+        fwrun_argv_add(a, "-x");
+        fwrun_argv_add(a, env);
         fwrun_spawn_app_args(&q->apps[i], a);
     }
+    free(env);
     return a->oom ? FW_ERR_NO_MEM : FW_SUCCESS;
 }
 

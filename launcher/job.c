@@ -30,6 +30,7 @@ fw_launch_job_cleanup(fw_launch_job_t *job)
         fw_launch_strv_free(job->apps[i].argv);
         fw_launch_strv_free(job->apps[i].env);
         free(job->apps[i].wdir);
+        free(job->apps[i].hosts);
     }
     free(job->apps);
     free(job->rank_node);

@@ -53,7 +53,16 @@ typedef struct fw_launch_app {
     char *wdir;       /* NULL = daemon's cwd */
     uint32_t np;      /* ranks of this app */
     uint32_t first;   /* first rank */
+    uint32_t nhosts;  /* 0: any host of the job; else its ranks go only */
+    uint32_t *hosts;  /* on these job->hosts indices (fwrun only, not on
+                       * the wire: the rank map is) */
 } fw_launch_app_t;
+
+/* The hosts an application context names (--hostfile, --host). */
+typedef struct fw_launch_app_hosts {
+    const char *list;  /* "h1[:slots],...", or NULL */
+    const char *file;  /* hostfile path, or NULL */
+} fw_launch_app_hosts_t;
 
 typedef struct fw_launch_job {
     char jobid[FW_JOBID_MAX];
@@ -110,10 +119,30 @@ fw_status_t fw_launch_hosts_merge_self(fw_launch_job_t *job,
                                        void *arg);
 
 /*
+ * Build job->hosts from each application's hosts (ah: job->napps
+ * entries): an app's hostfile, then its list, are parsed and this
+ * machine's names merged (fw_launch_hosts_merge_self) as for a single
+ * list; then the job's hosts are the union in order of first mention,
+ * and apps[k].hosts their indices. A host named by several apps is one
+ * host with the largest slot count they give: its slots are shared, not
+ * added (slots_given is or'ed). Apps naming no host get nhosts 0 (any
+ * host of the job); when no app names one, job->nhosts stays 0.
+ * FW_ERR_PARSE / FW_ERR_NOT_FOUND as the parsers (err prefixed with
+ * "application K" when there are several), FW_ERR_NO_MEM.
+ */
+fw_status_t fw_launch_job_hosts_build(fw_launch_job_t *job,
+                                      const fw_launch_app_hosts_t *ah,
+                                      fw_launch_self_cb_t self_cb,
+                                      void *arg, fw_error_t *err);
+
+/*
  * Place job->nprocs ranks on job->hosts (by slot: fill each host in
  * order; by node: round robin), filling rank_node and hosts[].nprocs.
- * Without FW_LAUNCH_F_OVERSUBSCRIBE, more ranks than slots is
- * FW_ERR_TOO_BIG with an explanation in err.
+ * Ranks are placed in order, as one pass over the hosts, each on a host
+ * of its application (apps[].hosts, when given): apps on a common host
+ * share its slots. Without FW_LAUNCH_F_OVERSUBSCRIBE, more ranks than
+ * slots, or than an application's hosts have left, is FW_ERR_TOO_BIG
+ * with an explanation in err.
  */
 fw_status_t fw_launch_job_map(fw_launch_job_t *job, fw_error_t *err);
 

@@ -229,6 +229,81 @@ fw_launch_hosts_merge_self(fw_launch_job_t *job, fw_launch_self_cb_t self_cb,
     return FW_SUCCESS;
 }
 
+/* Index of h's host in job (same name, or both this machine); -1. */
+static int
+fw_launch_job_find(const fw_launch_job_t *job, const fw_launch_host_t *h)
+{
+    for (uint32_t i = 0; i < job->nhosts; i++)
+        if (strcmp(job->hosts[i].name, h->name) == 0 ||
+            (h->is_self && job->hosts[i].is_self))
+            return (int)i;
+    return -1;
+}
+
+/* Add app k's own hosts (t) to the job's and record their indices. */
+static fw_status_t
+fw_launch_job_hosts_union(fw_launch_job_t *job, uint32_t k,
+                          const fw_launch_job_t *t)
+{
+    fw_launch_app_t *app = &job->apps[k];
+    fw_status_t rc;
+
+    app->hosts = calloc(t->nhosts, sizeof(*app->hosts));
+    if (app->hosts == NULL)
+        return FW_ERR_NO_MEM;
+    for (uint32_t i = 0; i < t->nhosts; i++) {
+        const fw_launch_host_t *h = &t->hosts[i];
+        int at = fw_launch_job_find(job, h);
+
+        if (at < 0) {
+            rc = fw_launch_job_add_host(job, h->name, h->slots,
+                                        h->slots_given);
+            if (rc != FW_SUCCESS)
+                return rc;
+            at = (int)job->nhosts - 1;
+            job->hosts[at].is_self = h->is_self;
+        } else {
+            /* one host, its slots shared by the apps that name it */
+            fw_launch_host_t *o = &job->hosts[at];
+
+            if (h->slots > o->slots)
+                o->slots = h->slots;
+            o->slots_given |= h->slots_given;
+        }
+        app->hosts[app->nhosts++] = (uint32_t)at;
+    }
+    return FW_SUCCESS;
+}
+
+fw_status_t
+fw_launch_job_hosts_build(fw_launch_job_t *job,
+                          const fw_launch_app_hosts_t *ah,
+                          fw_launch_self_cb_t self_cb, void *arg,
+                          fw_error_t *err)
+{
+    fw_status_t rc = FW_SUCCESS;
+
+    for (uint32_t k = 0; k < job->napps && rc == FW_SUCCESS; k++) {
+        fw_launch_job_t t;
+
+        if (ah[k].list == NULL && ah[k].file == NULL)
+            continue;
+        memset(&t, 0, sizeof(t));
+        if (ah[k].file != NULL)
+            rc = fw_launch_hosts_parse_file(&t, ah[k].file, err);
+        if (rc == FW_SUCCESS && ah[k].list != NULL)
+            rc = fw_launch_hosts_parse_list(&t, ah[k].list, err);
+        if (rc == FW_SUCCESS)
+            rc = fw_launch_hosts_merge_self(&t, self_cb, arg);
+        if (rc != FW_SUCCESS && rc != FW_ERR_NO_MEM && job->napps > 1)
+            fw_errprepend(err, "application %u", k + 1);
+        if (rc == FW_SUCCESS)
+            rc = fw_launch_job_hosts_union(job, k, &t);
+        fw_launch_job_cleanup(&t);
+    }
+    return rc;
+}
+
 static uint64_t
 fw_launch_job_slots(const fw_launch_job_t *job)
 {
@@ -240,15 +315,18 @@ fw_launch_job_slots(const fw_launch_job_t *job)
     return total;
 }
 
-/* Next host with a free slot, starting at *cursor; -1 if none. */
+/* Next host of mask (NULL: any) with a free slot, starting at *cursor;
+ * -1 if none. */
 static int
-fw_launch_next_free(const fw_launch_job_t *job, uint32_t *cursor)
+fw_launch_next_free(const fw_launch_job_t *job, const uint8_t *mask,
+                    uint32_t *cursor)
 {
     uint32_t k, i;
 
     for (k = 0; k < job->nhosts; k++) {
         i = (*cursor + k) % job->nhosts;
-        if (job->hosts[i].nprocs < job->hosts[i].slots) {
+        if ((mask == NULL || mask[i]) &&
+            job->hosts[i].nprocs < job->hosts[i].slots) {
             *cursor = i;
             return (int)i;
         }
@@ -256,11 +334,63 @@ fw_launch_next_free(const fw_launch_job_t *job, uint32_t *cursor)
     return -1;
 }
 
+/* Next host of mask (NULL: any) from cursor, full or not. */
+static uint32_t
+fw_launch_next_host(const fw_launch_job_t *job, const uint8_t *mask,
+                    uint32_t cursor)
+{
+    uint32_t k, i = cursor % job->nhosts;
+
+    for (k = 0; k < job->nhosts; k++) {
+        i = (cursor + k) % job->nhosts;
+        if (mask == NULL || mask[i])
+            break;
+    }
+    return i;
+}
+
+/*
+ * Start of app k: *mask_p (NULL: any host) gets its hosts; without
+ * --oversubscribe, FW_ERR_TOO_BIG if they have fewer slots left than it
+ * has ranks.
+ */
+static fw_status_t
+fw_launch_map_app(const fw_launch_job_t *job, uint32_t k, uint8_t *mask,
+                  uint8_t **mask_p, fw_error_t *err)
+{
+    const fw_launch_app_t *app = &job->apps[k];
+    uint64_t left = 0;
+
+    *mask_p = NULL;
+    if (app->nhosts == 0)
+        return FW_SUCCESS;
+    memset(mask, 0, job->nhosts);
+    for (uint32_t i = 0; i < app->nhosts; i++)
+        if (app->hosts[i] < job->nhosts)
+            mask[app->hosts[i]] = 1;
+    for (uint32_t i = 0; i < job->nhosts; i++)
+        if (mask[i] && job->hosts[i].slots > job->hosts[i].nprocs)
+            left += job->hosts[i].slots - job->hosts[i].nprocs;
+    *mask_p = mask;
+    if (app->np <= left || (job->flags & FW_LAUNCH_F_OVERSUBSCRIBE))
+        return FW_SUCCESS;
+    fw_errprintf(err, "application %u (%s): %u ranks requested but only "
+                 "%llu slot%s left on its %u host%s; use --oversubscribe "
+                 "or add hosts", k + 1,
+                 app->argv != NULL && app->argv[0] != NULL ? app->argv[0]
+                                                           : "?",
+                 app->np, (unsigned long long)left, left == 1 ? "" : "s",
+                 app->nhosts, app->nhosts == 1 ? "" : "s");
+    return FW_ERR_TOO_BIG;
+}
+
 fw_status_t
 fw_launch_job_map(fw_launch_job_t *job, fw_error_t *err)
 {
     uint64_t slots = fw_launch_job_slots(job);
-    uint32_t r, cursor = 0, *map;
+    uint32_t r, k = 0, cursor = 0, *map;
+    uint8_t *mask = NULL, *allowed = NULL;
+    fw_status_t rc = FW_SUCCESS;
     int h;
 
     if (job->nhosts == 0 || job->nprocs == 0) {
@@ -276,21 +406,37 @@ fw_launch_job_map(fw_launch_job_t *job, fw_error_t *err)
         return FW_ERR_TOO_BIG;
     }
     map = calloc(job->nprocs, sizeof(*map));
-    if (map == NULL)
+    mask = calloc(job->nhosts, 1);
+    if (map == NULL || mask == NULL) {
+        free(map);
+        free(mask);
         return FW_ERR_NO_MEM;
+    }
     for (h = 0; h < (int)job->nhosts; h++)
         job->hosts[h].nprocs = 0;
-    for (r = 0; r < job->nprocs; r++) {
-        h = fw_launch_next_free(job, &cursor);
+    for (r = 0; r < job->nprocs && rc == FW_SUCCESS; r++) {
+        if (k < job->napps && r == job->apps[k].first) {
+            rc = fw_launch_map_app(job, k++, mask, &allowed, err);
+            if (rc != FW_SUCCESS)
+                break;
+        }
+        h = fw_launch_next_free(job, allowed, &cursor);
         if (h < 0) {
-            /* oversubscribed: keep going round robin over all hosts */
-            h = (int)(cursor % job->nhosts);
-            cursor++;
+            /* oversubscribed: keep going round robin over the hosts */
+            h = (int)fw_launch_next_host(job, allowed, cursor);
+            cursor = (uint32_t)(h + 1) % job->nhosts;
         } else if (job->map_by == FW_LAUNCH_MAP_NODE) {
             cursor = (uint32_t)(h + 1) % job->nhosts;
         }
         map[r] = (uint32_t)h;
         job->hosts[h].nprocs++;
+    }
+    free(mask);
+    if (rc != FW_SUCCESS) {
+        for (h = 0; h < (int)job->nhosts; h++)
+            job->hosts[h].nprocs = 0;
+        free(map);
+        return rc;
     }
     free(job->rank_node);
     job->rank_node = map;

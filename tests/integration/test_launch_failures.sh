@@ -234,6 +234,12 @@ empty host item|empty host name in 'localhost,,x'|--host localhost,,x -n 1 true
 only a comma|empty host name in ','|--host , -n 1 true
 bad --server|not a contact string|--server garbage -n 1 true
 missing --server file|not a contact string|--server file:/nonexistent/ns -n 1 true
+job-wide option, 2 values|'--map-by' given twice with different values ('node', 'slot')|--map-by node -n 1 true : --map-by slot -n 1 true
+job-wide option, 2 values, 1 app|'--bind-to' given twice with different values|--bind-to core --bind-to none -n 1 true
+app option twice in a context|'--host' given twice in one application context|--host localhost --host 127.0.0.2 -n 1 true
+-n twice in a context|'-n' given twice in one application context|-n 1 -n 2 true
+app short of its hosts' slots|application 2 (true): 2 ranks requested but only 1 slot left on its 2 hosts|-n 1 --host localhost:1 true : -n 2 --host localhost:1,127.0.0.2:1 true : -n 1 --host 127.0.0.3:4 true
+bad host list of app 2|application 2: host 'b': bad slot count '0'|-n 1 true : -n 1 --host b:0 true
 EOF
 t_ok "$bad" "bad command lines: exit 2 with a message naming the problem," \
     "never a crash"

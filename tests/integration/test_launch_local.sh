@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 #
-# fwrun on this host: rank identity (1 to 64 ranks, MPMD, several local
-# daemons as "hosts" mapped by slot and by node), -x, --wdir, binding,
+# fwrun on this host: rank identity (1 to 64 ranks, MPMD with per-app
+# hosts, several local daemons as "hosts" mapped by slot and by node),
+# -x (per app), --wdir, binding,
 # this host under several names as one node, stdout/stderr forwarding
 # line by line and --tag-output, and stdin to rank 0 (pipe, regular
 # file, /dev/null, --stdin none). After every job,
@@ -58,6 +59,29 @@ errs=$(fw_check_ident "$T/want" 5 1 "$slots")
 t_ok $? "MPMD -n 2 A : -n 3 B: ranks 0-1 run A (app 0), 2-4 run B (app 1)"
 [ -n "$errs" ] && diag "$errs"
 
+# issue: the last --host was the job's for every app. Each app's ranks
+# go on its own hosts (here two daemons of this host), the same --map-by
+# in both contexts is fine
+fw_run "mpmd --host per app" -- -n 2 --host localhost:2 "$T/ident.sh" A : \
+    --map-by slot -n 1 --host 127.0.0.2:2 "$T/ident.sh" B
+printf '%s\n' "0 0 0 2 0 A" "1 0 1 2 0 A" "2 1 0 1 1 B" >"$T/want"
+errs=$(fw_check_ident "$T/want" 3 2 4)
+[ "$R_RC" -eq 0 ] && [ -z "$errs" ]
+t_ok $? "MPMD -n 2 --host localhost:2 A : -n 1 --host 127.0.0.2:2 B: A on" \
+    "node 0, B on node 1"
+[ -n "$errs" ] && diag "$errs"
+
+# a host in both apps is one host: its 2 slots shared, the third app
+# (no --host) on the union
+fw_run "mpmd shared host" -- -n 1 --host localhost:2 "$T/ident.sh" A : \
+    -n 1 --host 127.0.0.1:2,127.0.0.2:1 "$T/ident.sh" B : -n 1 "$T/ident.sh" C
+printf '%s\n' "0 0 0 2 0 A" "1 0 1 2 1 B" "2 1 0 1 2 C" >"$T/want"
+errs=$(fw_check_ident "$T/want" 3 2 3)
+[ "$R_RC" -eq 0 ] && [ -z "$errs" ]
+t_ok $? "MPMD: a host named by two apps shares its slots; an app without" \
+    "--host goes where slots are left"
+[ -n "$errs" ] && diag "$errs"
+
 # several daemons on this host stand for hosts: localhost:2,127.0.0.2:2
 fw_run "map-by slot" -- --host localhost:2,127.0.0.2:2 --map-by slot \
     -n 4 "$T/ident.sh"
@@ -96,6 +120,16 @@ want="a=1 b=from env c=x=y z"
 [ "$R_RC" -eq 0 ] && [ "$(grep -c "$want" "$R_OUT")" -eq 2 ]
 t_ok $? "-x VAR=val and -x VAR reach every rank (values with = and spaces)"
 [ "$R_RC" -ne 0 ] && t_diag_job
+
+# issue: every app got every -x. -x belongs to its app context
+fw_run "-x per app" -- --oversubscribe -n 1 -x FW_T_A=a0 "$T/env.sh" : \
+    -n 2 -x FW_T_B=b1 -x FW_T_C=c1 "$T/env.sh"
+[ "$R_RC" -eq 0 ] && grep -qx "rank=0 a=a0 b=unset c=unset" "$R_OUT" &&
+    grep -qx "rank=1 a=unset b=b1 c=c1" "$R_OUT" &&
+    grep -qx "rank=2 a=unset b=b1 c=c1" "$R_OUT"
+t_ok $? "MPMD -x A : -x B -x C: rank 0 gets A only, ranks 1-2 B and C only"
+[ "$R_RC" -ne 0 ] && t_diag_job
+[ "$R_RC" -eq 0 ] || diag "$(cat "$R_OUT")"
 
 mkdir -p "$T/wd/sub"
 t_script wd/sub/where.sh <<'EOS'

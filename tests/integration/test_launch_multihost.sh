@@ -3,7 +3,8 @@
 #
 # fwrun over network-namespace hosts (scripts/fw-netns, 198.18.0.0/15,
 # fw-netns-agent as the launch agent): ranks on 4 hosts see their host's
-# address and identity, by slot, by node and from a hostfile, stdin
+# address and identity, by slot, by node and from a hostfile, MPMD with
+# --host and -x per app, stdin
 # reaches rank 0 on its host; 16 hosts as a daemon tree of fan-out 2
 # (depth 4); failures: a rank, a leaf or inner daemon killed, kill -9 of
 # fwrun, launch agents that fail, daemons that die before reporting, an
@@ -127,6 +128,30 @@ errs=$(fw_check_ident "$T/want" 7 4 7)
 [ "$R_RC" -eq 0 ] && [ -z "$errs" ] && check_addrs
 t_ok $? "4 hosts from a hostfile: all 7 slots used, by slot"
 [ -n "$errs" ] && diag "$errs"
+
+# issue: options inside an app context applied to every app (the last
+# --host won for all, every -x reached every app). Each app's --host and
+# -x are its own: A on ${A[0]} with X, B on ${A[1]} with Y
+t_script ident-env.sh <<'EOS'
+#!/bin/sh
+echo "env rank=$FW_RANK x=${FW_T_X-unset} y=${FW_T_Y-unset}"
+exec "${0%/*}/ident-addr.sh" "$@"
+EOS
+fw_run "MPMD, --host and -x per app" -- --launch-agent "$agent" \
+    -n 2 --host "${A[0]}:2" -x FW_T_X=x0 "$T/ident-env.sh" A : \
+    -n 1 --host "${A[1]}:2" -x FW_T_Y=y1 "$T/ident-env.sh" B
+printf '%s\n' "0 0 0 2 0 A" "1 0 1 2 0 A" "2 1 0 1 1 B" >"$T/want"
+errs=$(fw_check_ident "$T/want" 3 2 4)
+[ "$R_RC" -eq 0 ] && [ -z "$errs" ] && check_addrs &&
+    grep -qx "env rank=0 x=x0 y=unset" "$R_OUT" &&
+    grep -qx "env rank=1 x=x0 y=unset" "$R_OUT" &&
+    grep -qx "env rank=2 x=unset y=y1" "$R_OUT"
+t_ok $? "MPMD -n 2 --host ${A[0]}:2 -x X A : -n 1 --host ${A[1]}:2 -x Y B:" \
+    "A's ranks on ${A[0]} with X only, B's on ${A[1]} with Y only"
+[ -n "$errs" ] && diag "$errs"
+[ "$R_RC" -eq 0 ] || t_diag_job
+grep -q '^env ' "$R_OUT" && ! grep -qx "env rank=2 x=unset y=y1" "$R_OUT" &&
+    diag "$(grep -E '^(env|id) ' "$R_OUT")"
 
 head -c 3145728 /dev/urandom >"$T/big"
 big_md5=$(md5sum <"$T/big" | cut -d' ' -f1)

@@ -15,7 +15,8 @@
  *   dpm_check lookup NAME             publisher and looker-up
  *   dpm_check nsquery NAME found|none lookup with timeout 0
  *   dpm_check spawn K                 spawn K children over world
- *   dpm_check spawn_multiple          two programs in one child job
+ *   dpm_check spawn_multiple          two programs in one child job, an
+ *                                     env info key per program
  *   dpm_check spawn_fail              failing spawns, bad arguments
  *   dpm_check spawn_noslot K          K children beyond the free slots:
  *                                     FW_ERR_SPAWN
@@ -1303,6 +1304,13 @@ dpm_check_child(int app, const char *mode, const char *wdir)
         return 1;
     if (strcmp(mode, "exit3") == 0 && fw_comm_rank(parent) == 1)
         exit(3); /* a child job that fails once connected */
+    /* spawn_multiple gives each app an env of its own: FW_T_APP=app,
+     * and FW_T_ONLY1 to app 1 alone */
+    a = getenv("FW_T_APP");
+    b = getenv("FW_T_ONLY1");
+    CHECK(a == NULL || atoi(a) == app, "app %d has FW_T_APP=%s", app, a);
+    CHECK(a == NULL || (b != NULL) == (app == 1),
+          "app %d has FW_T_ONLY1=%s", app, b != NULL ? b : "(unset)");
     CHECK(fw_comm_size(parent) == fw_comm_size(fw_comm_world()) &&
               fw_comm_rank(parent) == fw_comm_rank(fw_comm_world()),
           "parent comm local %d/%d, world %d/%d", fw_comm_rank(parent),
@@ -1418,11 +1426,22 @@ dpm_check_spawn_multiple(void)
     const int maxprocs[2] = {2, 1}, apps[3] = {1, 1, 2};
     int codes[3] = {-1, -1, -1};
     fw_comm_t *inter = NULL, *w = fw_comm_world();
+    fw_info_t *info[2] = {fw_info_create(), fw_info_create()};
+    const fw_info_t *infos[2] = {info[0], info[1]};
     fw_status_t st;
 
+    /* each app's env reaches its own children only (dpm_check_child) */
+    CHECK(info[0] != NULL && info[1] != NULL, "fw_info_create");
+    if (info[0] == NULL || info[1] == NULL)
+        return;
+    CHECK_ST(fw_info_set(info[0], "env", "FW_T_APP=1\nFW_T_ONLY1=yes"),
+             FW_SUCCESS);
+    CHECK_ST(fw_info_set(info[1], "env", "FW_T_APP=2"), FW_SUCCESS);
     dpm_check_step("fw_spawn_multiple");
-    st = fw_spawn_multiple(2, cmds, argvs, maxprocs, NULL, 0, w, &inter,
+    st = fw_spawn_multiple(2, cmds, argvs, maxprocs, infos, 0, w, &inter,
                            codes);
+    fw_info_free(info[0]);
+    fw_info_free(info[1]);
     CHECK(st == FW_SUCCESS && inter != NULL, "spawn_multiple: %s",
           fw_strerror(st));
     if (st != FW_SUCCESS || inter == NULL)

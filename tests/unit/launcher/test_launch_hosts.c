@@ -475,6 +475,114 @@ fw_t_strv(const char *a, const char *b, const char *c)
     return v;
 }
 
+/* A job of napps apps with np[k] ranks each and their hosts ah[k]. */
+static fw_status_t
+fw_t_job_apps(fw_launch_job_t *job, uint32_t napps, const uint32_t *np,
+              const fw_launch_app_hosts_t *ah, uint32_t map_by,
+              fw_error_t *err)
+{
+    int calls = 0;
+
+    memset(job, 0, sizeof(*job));
+    job->apps = calloc(napps, sizeof(*job->apps));
+    if (job->apps == NULL)
+        return FW_ERR_NO_MEM;
+    job->napps = napps;
+    for (uint32_t k = 0; k < napps; k++) {
+        job->apps[k].np = np[k];
+        job->apps[k].first = job->nprocs;
+        job->nprocs += np[k];
+    }
+    job->map_by = map_by;
+    return fw_launch_job_hosts_build(job, ah, fw_t_self, &calls, err);
+}
+
+/* issue: with "-n 1 --host H1:2 a : -n 1 --host H2:2 b" the last --host
+ * was the job's and both ranks went to H2; each app's ranks now go on
+ * its own hosts, apps on a common host share its slots. */
+static void
+test_map_apps(void)
+{
+    static const fw_launch_app_hosts_t two[] = {{"h1:2", NULL},
+                                                {"h2:2", NULL}};
+    static const fw_launch_app_hosts_t three[] = {{"a:2,b:2", NULL},
+                                                  {"c:1,b:2", NULL},
+                                                  {NULL, NULL}};
+    static const fw_launch_app_hosts_t selfs[] = {{"self:1,x", NULL},
+                                                  {"me:2", NULL}};
+    static const fw_launch_app_hosts_t bad[] = {{"a", NULL}, {"b:0", NULL}};
+    static const uint32_t one_each[] = {1, 1}, np3[] = {2, 2, 1};
+    static const fw_launch_app_hosts_t short_[] = {{"a:2,b:2", NULL},
+                                                   {"c:1,b:2", NULL},
+                                                   {"d:3", NULL}};
+    static const uint32_t np_big[] = {4, 2, 1}, np_self[] = {1, 2};
+    static const uint32_t want_two[] = {0, 1};
+    static const uint32_t want_slot[] = {0, 0, 1, 1, 2};
+    static const uint32_t want_node[] = {0, 1, 2, 1, 0};
+    static const uint32_t want_over[] = {0, 0, 1, 1, 2, 2, 0, 1};
+    static const uint32_t np_over[] = {2, 4, 2};
+    fw_launch_job_t job;
+    fw_error_t err;
+
+    is(fw_t_job_apps(&job, 2, one_each, two, FW_LAUNCH_MAP_SLOT, &err),
+       FW_SUCCESS, "apps: -n 1 --host h1:2 : -n 1 --host h2:2");
+    ok(job.nhosts == 2 && fw_t_host_is(&job, 0, "h1", 2, 1) &&
+       fw_t_host_is(&job, 1, "h2", 2, 1), "apps: the job's hosts: h1, h2");
+    is(fw_launch_job_map(&job, &err), FW_SUCCESS, "apps: map");
+    ok(fw_t_map_is(&job, want_two, 2), "apps: rank 0 on h1, rank 1 on h2");
+    fw_launch_job_cleanup(&job);
+
+    is(fw_t_job_apps(&job, 3, np3, three, FW_LAUNCH_MAP_SLOT, &err),
+       FW_SUCCESS, "apps: a:2,b:2 | c:1,b:2 | (none)");
+    ok(job.nhosts == 3 && fw_t_host_is(&job, 0, "a", 2, 1) &&
+       fw_t_host_is(&job, 1, "b", 2, 1) && fw_t_host_is(&job, 2, "c", 1, 1),
+       "apps: union a, b, c; b named twice keeps 2 slots (shared)");
+    ok(job.apps[0].nhosts == 2 && job.apps[1].nhosts == 2 &&
+       job.apps[1].hosts[0] == 2 && job.apps[1].hosts[1] == 1 &&
+       job.apps[2].nhosts == 0, "apps: each app's host indices");
+    is(fw_launch_job_map(&job, &err), FW_SUCCESS, "apps: map by slot");
+    ok(fw_t_map_is(&job, want_slot, 5), "apps by slot: a a | b b | c "
+       "(app 1 not on a, app 2 on what is left)");
+    job.map_by = FW_LAUNCH_MAP_NODE;
+    is(fw_launch_job_map(&job, &err), FW_SUCCESS, "apps: map by node");
+    ok(fw_t_map_is(&job, want_node, 5), "apps by node: a b | c b | a");
+    fw_launch_job_cleanup(&job);
+
+    memset(&err, 0, sizeof(err));
+    is(fw_t_job_apps(&job, 3, np_big, short_, FW_LAUNCH_MAP_SLOT, &err),
+       FW_SUCCESS, "apps: 4 on a:2,b:2 | 2 on c:1,b:2 | 1 on d:3");
+    is(fw_launch_job_map(&job, &err), FW_ERR_TOO_BIG,
+       "apps: 7 ranks on 8 slots, but app 1 filled b: FW_ERR_TOO_BIG");
+    ok(strstr(err.text, "application 2") != NULL &&
+       strstr(err.text, "2 ranks requested but only 1 slot left on its "
+              "2 hosts") != NULL, "apps: err names the app: %s", err.text);
+    ok(job.rank_node == NULL, "apps: a refused map leaves no rank map");
+    fw_launch_job_cleanup(&job);
+
+    is(fw_t_job_apps(&job, 3, np_over, three, FW_LAUNCH_MAP_SLOT, &err),
+       FW_SUCCESS, "apps: 2 | 4 | 2 ranks, --oversubscribe");
+    job.flags = FW_LAUNCH_F_OVERSUBSCRIBE;
+    is(fw_launch_job_map(&job, &err), FW_SUCCESS, "apps: oversubscribed");
+    ok(fw_t_map_is(&job, want_over, 8), "apps oversubscribed: a a | b b c c "
+       "| a b (over the slots: round robin on each app's hosts)");
+    fw_launch_job_cleanup(&job);
+
+    is(fw_t_job_apps(&job, 2, np_self, selfs, FW_LAUNCH_MAP_SLOT, &err),
+       FW_SUCCESS, "apps: self:1,x | me:2");
+    ok(job.nhosts == 2 && fw_t_host_is(&job, 0, "self", 2, 1) &&
+       job.hosts[0].is_self && job.apps[1].hosts[0] == 0,
+       "apps: this machine under two names in two apps is one host");
+    fw_launch_job_cleanup(&job);
+
+    memset(&err, 0, sizeof(err));
+    is(fw_t_job_apps(&job, 2, one_each, bad, FW_LAUNCH_MAP_SLOT, &err),
+       FW_ERR_PARSE, "apps: a bad list in app 2");
+    ok(strncmp(err.text, "application 2: ", 15) == 0 &&
+       strstr(err.text, "bad slot count '0'") != NULL,
+       "apps: err says which app: %s", err.text);
+    fw_launch_job_cleanup(&job);
+}
+
 /* Two apps (MPMD) over three hosts, mapped by node. */
 static void
 fw_t_job_full(fw_launch_job_t *job)
@@ -832,6 +940,7 @@ main(void)
     test_file_good();
     test_file_bad();
     test_map();
+    test_map_apps();
     test_wire_round_trip();
     test_wire_truncated();
     test_wire_malformed();
