@@ -81,36 +81,55 @@ fwrun_spawn_held(fwrun_t *r, uint32_t **held_p, uint64_t *total_p)
     return FW_SUCCESS;
 }
 
-/* The mapper's arguments for w, as its child fwrun will get them. */
-static void
-fwrun_spawn_args(const fwrun_spawn_wait_t *w, fw_launch_slots_args_t *a)
+/* Map w's child job as its child fwrun will (each app with the hosts
+ * of its segment): *take_p gets the slots it holds on the job's hosts. */
+static fw_status_t
+fwrun_spawn_predict(fwrun_t *r, fwrun_spawn_wait_t *w, uint32_t **take_p)
 {
     const fwrun_spawn_req_t *q = &w->q;
+    fw_launch_app_hosts_t hosts[64];
+    uint32_t np[64];
+    fw_launch_slots_args_t a;
 
-    memset(a, 0, sizeof(*a));
-    a->nprocs = w->nprocs;
-    a->self_cb = fwrun_hosts_self_cb;
-    a->by_node = q->g.map_by != NULL && strcmp(q->g.map_by, "node") == 0;
-    if (q->g.npernode != NULL)
-        a->npernode = (uint32_t)strtoul(q->g.npernode, NULL, 10);
-    a->list = q->g.host != NULL || q->g.hostfile != NULL ? q->g.host : q->list;
-    a->hostfile = q->g.host != NULL || q->g.hostfile != NULL
-                      ? q->g.hostfile : q->g.add_hostfile;
+    if (q->napps > 64) /* fwrun_spawn_parse refuses more */
+        return FW_ERR_PROTO;
+    memset(&a, 0, sizeof(a));
+    for (uint32_t k = 0; k < q->napps; k++) {
+        fwrun_spawn_app_hosts(&q->apps[k], &hosts[k]);
+        np[k] = q->apps[k].np;
+    }
+    a.napps = q->napps;
+    a.hosts = hosts;
+    a.np = np;
+    a.by_node = q->map_by != NULL && strcmp(q->map_by, "node") == 0;
+    if (q->npernode != NULL)
+        a.npernode = (uint32_t)strtoul(q->npernode, NULL, 10);
+    a.self_cb = fwrun_hosts_self_cb;
+    return fw_launch_slots_predict(&r->job, &a, take_p, &w->why);
 }
 
-/* *list_p: the job's hosts with the slots its ranks and held[] leave,
- * then add-host (NULL: the add-hostfile alone). FW_ERR_TOO_BIG, w->why
- * saying why, when nothing is left. */
+/* Each app of w that goes on the job's hosts gets its list: those hosts
+ * with the slots their ranks and held[] leave, then its add-host (NULL:
+ * its add-hostfile alone). FW_ERR_TOO_BIG, w->why saying why, when
+ * nothing is left for one. */
 static fw_status_t
-fwrun_spawn_list(fwrun_t *r, fwrun_spawn_wait_t *w, const uint32_t *held,
-                 int busy, char **list_p)
+fwrun_spawn_lists(fwrun_t *r, fwrun_spawn_wait_t *w, const uint32_t *held,
+                  int busy)
 {
-    fw_status_t rc;
+    fw_status_t rc = FW_SUCCESS;
 
-    *list_p = NULL;
-    rc = fw_launch_slots_free_list(&r->job, held, w->q.g.add_host, list_p);
-    if (rc == FW_ERR_TOO_BIG && w->q.g.add_hostfile != NULL)
-        rc = FW_SUCCESS;
+    for (uint32_t k = 0; k < w->q.napps && rc == FW_SUCCESS; k++) {
+        fwrun_spawn_app_t *app = &w->q.apps[k];
+
+        free(app->list);
+        app->list = NULL;
+        if (!fwrun_spawn_app_on_job(app))
+            continue;
+        rc = fw_launch_slots_free_list(&r->job, held, app->add_host,
+                                       &app->list);
+        if (rc == FW_ERR_TOO_BIG && app->add_hostfile != NULL)
+            rc = FW_SUCCESS;
+    }
     if (rc == FW_ERR_TOO_BIG)
         fw_errprintf(&w->why, "the job's ranks%s use every slot of its "
                      "hosts; use --oversubscribe, or the host or add-host "
@@ -119,53 +138,43 @@ fwrun_spawn_list(fwrun_t *r, fwrun_spawn_wait_t *w, const uint32_t *held,
 }
 
 /* Would w's children fit once every child job has ended? If not, w->why
- * says why. */
+ * says why. (Leaves the apps' lists for no child job: fwrun_spawn_place
+ * makes them again.) */
 static int
 fwrun_spawn_fits_ever(fwrun_t *r, fwrun_spawn_wait_t *w)
 {
     uint32_t *none = calloc(r->job.nhosts + 1, sizeof(*none)), *take = NULL;
-    fw_launch_slots_args_t a;
-    char *list = NULL;
     fw_status_t rc = none != NULL ? FW_SUCCESS : FW_ERR_NO_MEM;
 
     if (rc == FW_SUCCESS)
-        rc = fwrun_spawn_list(r, w, none, 0, &list);
-    fwrun_spawn_args(w, &a);
-    a.list = list;
+        rc = fwrun_spawn_lists(r, w, none, 0);
     if (rc == FW_SUCCESS)
-        rc = fw_launch_slots_predict(&r->job, &a, &take, &w->why);
+        rc = fwrun_spawn_predict(r, w, &take);
     free(take);
-    free(list);
     free(none);
     return rc != FW_ERR_TOO_BIG;
 }
 
 /*
- * Where w's children go: w->q.list when they go on the job's hosts, and
- * the slots they will hold there (*take_p). FW_ERR_TOO_BIG (w->why says
- * why) when they do not fit; *busy_p: slots held by running child jobs
- * that waiting could get back (0 if the children would not fit anyway).
+ * Where w's children go: the lists of its apps that go on the job's
+ * hosts, and the slots they will hold there (*take_p). FW_ERR_TOO_BIG
+ * (w->why says why) when they do not fit; *busy_p: slots held by running
+ * child jobs that waiting could get back (0 if the children would not
+ * fit anyway).
  */
 static fw_status_t
 fwrun_spawn_place(fwrun_t *r, fwrun_spawn_wait_t *w, uint32_t **take_p,
                   uint64_t *busy_p)
 {
-    fwrun_spawn_req_t *q = &w->q;
-    fw_launch_slots_args_t a;
     uint32_t *held = NULL;
-    fw_status_t rc = FW_SUCCESS;
+    fw_status_t rc;
 
     *busy_p = 0;
-    if (q->g.host == NULL && q->g.hostfile == NULL) {
-        free(q->list);
-        q->list = NULL;
-        rc = fwrun_spawn_held(r, &held, busy_p);
-        if (rc == FW_SUCCESS)
-            rc = fwrun_spawn_list(r, w, held, *busy_p > 0, &q->list);
-    }
-    fwrun_spawn_args(w, &a);
+    rc = fwrun_spawn_held(r, &held, busy_p);
     if (rc == FW_SUCCESS)
-        rc = fw_launch_slots_predict(&r->job, &a, take_p, &w->why);
+        rc = fwrun_spawn_lists(r, w, held, *busy_p > 0);
+    if (rc == FW_SUCCESS)
+        rc = fwrun_spawn_predict(r, w, take_p);
     if (rc == FW_ERR_TOO_BIG && *busy_p > 0 && !fwrun_spawn_fits_ever(r, w))
         *busy_p = 0; /* waiting for child jobs would not help */
     free(held);

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Spawn requests: the SPAWN body decoded (info keys host, hostfile,
- * add-host, add-hostfile, wdir, path, env, map_by, npernode) and turned
- * into the child fwrun's command line, which is then forked with the
+ * Spawn requests: the SPAWN body decoded (per-app info keys host,
+ * hostfile, add-host, add-hostfile, wdir, path, env; job-wide map_by,
+ * npernode, which apps must not set differently) and turned into the
+ * child fwrun's command line (one application context per app, with its
+ * own hosts and -x), which is then forked with the
  * contact of this fwrun's name service (FW_NS_UPSTREAM) and the child
  * job's id (FW_SPAWN_JOBID).
  *
@@ -86,16 +88,16 @@ fwrun_spawn_req_free(fwrun_spawn_req_t *q)
         free(q->apps[i].wdir);
         free(q->apps[i].path);
         free(q->apps[i].env);
+        free(q->apps[i].host);
+        free(q->apps[i].hostfile);
+        free(q->apps[i].add_host);
+        free(q->apps[i].add_hostfile);
+        free(q->apps[i].list);
     }
     free(q->apps);
-    free(q->g.host);
-    free(q->g.hostfile);
-    free(q->g.add_host);
-    free(q->g.add_hostfile);
-    free(q->g.map_by);
-    free(q->g.npernode);
+    free(q->map_by);
+    free(q->npernode);
     free(q->port);
-    free(q->list);
 }
 
 /* Keep value in *slot (first one wins); value is taken. */
@@ -108,6 +110,26 @@ fwrun_spawn_keep(char **slot, char *value)
         free(value);
 }
 
+/* A job-wide key (map_by, npernode): every app that sets it must give
+ * the same value, as the child fwrun has one. value is taken. */
+static fw_status_t
+fwrun_spawn_job_key(char **slot, const char *key, char *value)
+{
+    if (*slot == NULL) {
+        *slot = value;
+        return FW_SUCCESS;
+    }
+    if (strcmp(*slot, value) != 0) {
+        fprintf(stderr, "fwrun: spawn: info %s differs between applications "
+                "(\"%s\", \"%s\"); it applies to the whole child job\n",
+                key, *slot, value);
+        free(value);
+        return FW_ERR_BAD_PARAM;
+    }
+    free(value);
+    return FW_SUCCESS;
+}
+
 static fw_status_t
 fwrun_spawn_info(fwrun_spawn_req_t *q, fwrun_spawn_app_t *a, char *key,
                  char *val)
@@ -116,19 +138,19 @@ fwrun_spawn_info(fwrun_spawn_req_t *q, fwrun_spawn_app_t *a, char *key,
     char *end = NULL;
 
     if (strcmp(key, "host") == 0)
-        fwrun_spawn_keep(&q->g.host, val);
+        fwrun_spawn_keep(&a->host, val);
     else if (strcmp(key, "hostfile") == 0)
-        fwrun_spawn_keep(&q->g.hostfile, val);
+        fwrun_spawn_keep(&a->hostfile, val);
     else if (strcmp(key, "add-host") == 0)
-        fwrun_spawn_keep(&q->g.add_host, val);
+        fwrun_spawn_keep(&a->add_host, val);
     else if (strcmp(key, "add-hostfile") == 0)
-        fwrun_spawn_keep(&q->g.add_hostfile, val);
+        fwrun_spawn_keep(&a->add_hostfile, val);
     else if (strcmp(key, "map_by") == 0 &&
              (strcmp(val, "slot") == 0 || strcmp(val, "node") == 0))
-        fwrun_spawn_keep(&q->g.map_by, val);
+        rc = fwrun_spawn_job_key(&q->map_by, key, val);
     else if (strcmp(key, "npernode") == 0 &&
              strtol(val, &end, 10) > 0 && *end == '\0')
-        fwrun_spawn_keep(&q->g.npernode, val);
+        rc = fwrun_spawn_job_key(&q->npernode, key, val);
     else if (strcmp(key, "wdir") == 0)
         fwrun_spawn_keep(&a->wdir, val);
     else if (strcmp(key, "path") == 0)
@@ -185,27 +207,38 @@ fwrun_spawn_parse(fw_rbuf_t *rb, fwrun_spawn_req_t *q)
     return rc;
 }
 
-static void
-fwrun_spawn_hosts_args(const fwrun_spawn_req_t *q, fwrun_argv_t *a)
+int
+fwrun_spawn_app_on_job(const fwrun_spawn_app_t *app)
 {
-    if (q->g.host != NULL || q->g.hostfile != NULL) {
-        if (q->g.host != NULL) {
-            fwrun_argv_add(a, "--host");
-            fwrun_argv_add(a, q->g.host);
-        }
-        if (q->g.hostfile != NULL) {
-            fwrun_argv_add(a, "--hostfile");
-            fwrun_argv_add(a, q->g.hostfile);
-        }
-        return;
+    return app->host == NULL && app->hostfile == NULL;
+}
+
+void
+fwrun_spawn_app_hosts(const fwrun_spawn_app_t *app, fw_launch_app_hosts_t *h)
+{
+    if (fwrun_spawn_app_on_job(app)) {
+        h->list = app->list;
+        h->file = app->add_hostfile;
+    } else {
+        h->list = app->host;
+        h->file = app->hostfile;
     }
-    if (q->list != NULL) {
+}
+
+/* The hosts of app's segment (fwrun_spawn_app_hosts). */
+static void
+fwrun_spawn_hosts_args(const fwrun_spawn_app_t *app, fwrun_argv_t *a)
+{
+    fw_launch_app_hosts_t h;
+
+    fwrun_spawn_app_hosts(app, &h);
+    if (h.list != NULL) {
         fwrun_argv_add(a, "--host");
-        fwrun_argv_add(a, q->list);
+        fwrun_argv_add(a, h.list);
     }
-    if (q->g.add_hostfile != NULL) {
+    if (h.file != NULL) {
         fwrun_argv_add(a, "--hostfile");
-        fwrun_argv_add(a, q->g.add_hostfile);
+        fwrun_argv_add(a, h.file);
     }
 }
 
@@ -284,13 +317,13 @@ fwrun_spawn_argv(const fwrun_t *r, const fwrun_spawn_req_t *q,
         fwrun_argv_add(a, agent);
     }
     free(agent);
-    if (q->g.map_by != NULL) {
+    if (q->map_by != NULL) {
         fwrun_argv_add(a, "--map-by");
-        fwrun_argv_add(a, q->g.map_by);
+        fwrun_argv_add(a, q->map_by);
     }
-    if (q->g.npernode != NULL) {
+    if (q->npernode != NULL) {
         fwrun_argv_add(a, "--npernode");
-        fwrun_argv_add(a, q->g.npernode);
+        fwrun_argv_add(a, q->npernode);
     }
     if (asprintf(&env, "FW_PARENT_PORT=%s", q->port) < 0)
         return FW_ERR_NO_MEM;
@@ -298,7 +331,7 @@ fwrun_spawn_argv(const fwrun_t *r, const fwrun_spawn_req_t *q,
     for (uint32_t i = 0; i < q->napps; i++) {
         if (i > 0)
             fwrun_argv_add(a, ":");
-        fwrun_spawn_hosts_args(q, a);
+        fwrun_spawn_hosts_args(&q->apps[i], a);
         fwrun_argv_add(a, "-x");
         fwrun_argv_add(a, env);
         fwrun_spawn_app_args(&q->apps[i], a);

@@ -12,25 +12,36 @@
 
 #include <sys/types.h>
 
-/* Per-app and global info keys of a request. */
-typedef struct fwrun_spawn_info {
-    char *host, *hostfile, *add_host, *add_hostfile, *map_by, *npernode;
-} fwrun_spawn_info_t;
-
+/* One application of a request and its info keys. host, hostfile,
+ * add-host and add-hostfile are the app's own: they go to its segment of
+ * the child fwrun's command line. */
 typedef struct fwrun_spawn_app {
     char *cmd;
     char **argv;
     uint32_t np;
     char *wdir, *path, *env;
+    char *host, *hostfile, *add_host, *add_hostfile;
+    char *list;     /* its --host when it goes on the job's hosts (no
+                     * host/hostfile key): their free slots, add-host */
 } fwrun_spawn_app_t;
 
+/* map_by and npernode are job-wide in the child fwrun: apps that set
+ * them must agree (else FW_ERR_BAD_PARAM). */
 typedef struct fwrun_spawn_req {
     uint32_t napps;
     fwrun_spawn_app_t *apps;
-    fwrun_spawn_info_t g;
+    char *map_by, *npernode;
     char *port;
-    char *list;                /* --host of the child fwrun, if ours */
 } fwrun_spawn_req_t;
+
+/* 1 if app goes on the job's hosts (no host or hostfile key). */
+int fwrun_spawn_app_on_job(const fwrun_spawn_app_t *app);
+
+/* The --host and --hostfile of app's segment in the child fwrun (its
+ * host/hostfile keys, else app->list and its add-hostfile); borrowed
+ * from app. */
+void fwrun_spawn_app_hosts(const fwrun_spawn_app_t *app,
+                           fw_launch_app_hosts_t *h);
 
 /* Free what q holds (not q itself). */
 void fwrun_spawn_req_free(fwrun_spawn_req_t *q);

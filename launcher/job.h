@@ -162,12 +162,13 @@ void fw_launch_job_local(const fw_launch_job_t *job, uint32_t rank,
 /* Application index of a rank. */
 uint32_t fw_launch_job_app_of(const fw_launch_job_t *job, uint32_t rank);
 
-/* Spawn placement (job_slots.c). */
+/* Spawn placement (job_slots.c): a child fwrun's arguments. */
 typedef struct fw_launch_slots_args {
-    const char *list;       /* --host of the child fwrun, or NULL */
-    const char *hostfile;   /* --hostfile, or NULL */
+    uint32_t napps;
+    const fw_launch_app_hosts_t *hosts; /* napps: each app's --host and
+                                         * --hostfile in the child fwrun */
+    const uint32_t *np;     /* napps: ranks of each app */
     uint32_t npernode;      /* 0: the hosts' slots */
-    uint32_t nprocs;
     int by_node;            /* --map-by node */
     fw_launch_self_cb_t self_cb; /* names of this machine, or NULL */
     void *self_arg;
@@ -185,7 +186,8 @@ fw_status_t fw_launch_slots_free_list(const fw_launch_job_t *job,
 
 /*
  * Map a child job as a child fwrun started with a's arguments (and job's
- * --oversubscribe) will: *held_p (calloc'd, one entry per host of job)
+ * --oversubscribe) will, with fw_launch_job_hosts_build and
+ * fw_launch_job_map (each app on its own hosts): *held_p (calloc'd, one entry per host of job)
  * gets the ranks it places on each of job's hosts (matched by name, or
  * both being this machine: job's hosts carry is_self).
  * FW_ERR_TOO_BIG (err says why) when they do not fit; FW_ERR_PARSE or

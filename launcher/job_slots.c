@@ -5,7 +5,8 @@
  * neither the job's ranks nor its running child jobs hold, as mpirun
  * counts every job against one allocation. To know which of its hosts a
  * child job takes, fwrun maps it here with the parser and mapper the
- * child fwrun will run on the same arguments; the child job holds those
+ * child fwrun will run on the same arguments (each app on the hosts of
+ * its own segment, fw_launch_job_hosts_build); the child job holds those
  * slots until its fwrun ends (fwrun_spawn.c). No sockets, no clock.
  */
 #include "launcher/job.h"
@@ -51,19 +52,23 @@ fw_launch_slots_free_list(const fw_launch_job_t *job, const uint32_t *held,
     return FW_SUCCESS;
 }
 
-/* The child fwrun's host table: hostfile first, then the list. */
+/* The child fwrun's job: its apps, their hosts, npernode. */
 static fw_status_t
-fw_launch_slots_hosts(fw_launch_job_t *j, const fw_launch_slots_args_t *a,
-                      fw_error_t *err)
+fw_launch_slots_job(fw_launch_job_t *j, const fw_launch_slots_args_t *a,
+                    fw_error_t *err)
 {
-    fw_status_t rc = FW_SUCCESS;
+    fw_status_t rc;
 
-    if (a->hostfile != NULL)
-        rc = fw_launch_hosts_parse_file(j, a->hostfile, err);
-    if (rc == FW_SUCCESS && a->list != NULL)
-        rc = fw_launch_hosts_parse_list(j, a->list, err);
-    if (rc == FW_SUCCESS)
-        rc = fw_launch_hosts_merge_self(j, a->self_cb, a->self_arg);
+    j->apps = calloc(a->napps, sizeof(*j->apps));
+    if (j->apps == NULL)
+        return FW_ERR_NO_MEM;
+    j->napps = a->napps;
+    for (uint32_t k = 0; k < a->napps; k++) {
+        j->apps[k].np = a->np[k];
+        j->apps[k].first = j->nprocs;
+        j->nprocs += a->np[k];
+    }
+    rc = fw_launch_job_hosts_build(j, a->hosts, a->self_cb, a->self_arg, err);
     if (rc == FW_SUCCESS && j->nhosts == 0) {
         fw_errprintf(err, "no hosts");
         rc = FW_ERR_PARSE;
@@ -91,10 +96,9 @@ fw_launch_slots_predict(const fw_launch_job_t *job,
     fw_status_t rc;
 
     memset(&j, 0, sizeof(j));
-    j.nprocs = a->nprocs;
     j.map_by = a->by_node ? FW_LAUNCH_MAP_NODE : FW_LAUNCH_MAP_SLOT;
     j.flags = job->flags & FW_LAUNCH_F_OVERSUBSCRIBE;
-    rc = fw_launch_slots_hosts(&j, a, err);
+    rc = fw_launch_slots_job(&j, a, err);
     if (rc == FW_SUCCESS)
         rc = fw_launch_job_map(&j, err);
     if (rc == FW_SUCCESS &&

@@ -4,7 +4,8 @@
 # Dynamic processes over 3 network-namespace hosts (scripts/fw-netns,
 # 198.18.0.0/15, fw-netns-agent as the launch agent), driven by
 # tests/progs/dpm_check: children spawned onto the other hosts (info host,
-# map_by node, add-host) run there and talk to their parents; two jobs on
+# map_by node, add-host, per-app host and env of spawn_multiple) run
+# there and talk to their parents; two jobs on
 # different hosts connect through a port file. After every job no
 # process may be left in any host. Needs root; exit 77 (skip) otherwise.
 set -u
@@ -125,6 +126,18 @@ dpm_ok 4 "2 parents on ${A[0]} alone spawn 2 children on hosts added" \
 children_on "${A[1]}" "${A[2]}"
 t_ok $? "the children run on the added hosts" \
     "($(sed -n 's/^child //p' "$R_OUT" | tr '\n' ' '))"
+
+# issue: with spawn_multiple the first app's host key placed every app
+# and each app's env reached all. Each app now has its own: app 1's
+# child on ${A[1]}, app 2's two on ${A[2]}, each with its env only
+fw_run "spawn_multiple, host and env per app" -- "${ag[@]}" \
+    --host "${A[0]}:1" -n 1 "$P" spawn_multi_where "${A[1]}:1" "${A[2]}:2"
+dpm_ok 4 "spawn_multiple: app 1 with host=${A[1]}:1, app 2 with" \
+    "host=${A[2]}:2, an env each (children check theirs)"
+got=$(sed -n 's/^child \([0-9]*\) addr /\1 /p' "$R_OUT" | sort | tr '\n' ' ')
+[ "$got" = "0 ${A[1]} 1 ${A[2]} 2 ${A[2]} " ]
+t_ok $? "child 0 (app 1) runs on ${A[1]}, children 1-2 (app 2) on ${A[2]}" \
+    "(got $got)"
 
 fw_run "spawn 2+1 across hosts, full checks" -- "${ag[@]}" --map-by node \
     --host "${A[0]}:2,${A[1]}:2,${A[2]}:2" -n 2 "$P" spawn 3

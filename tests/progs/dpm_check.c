@@ -17,7 +17,12 @@
  *   dpm_check spawn K                 spawn K children over world
  *   dpm_check spawn_multiple          two programs in one child job, an
  *                                     env info key per program
- *   dpm_check spawn_fail              failing spawns, bad arguments
+ *   dpm_check spawn_fail              failing spawns, bad arguments,
+ *                                     spawn_multiple with map_by or
+ *                                     npernode differing between apps
+ *   dpm_check spawn_multi_where H1 H2 spawn_multiple: 1 child with host
+ *                                     H1, 2 with host H2, an env each;
+ *                                     prints "child J addr A"
  *   dpm_check spawn_noslot K          K children beyond the free slots:
  *                                     FW_ERR_SPAWN
  *   dpm_check spawn_held SECS wait|fail|never|cancel  a child lingering
@@ -1455,6 +1460,87 @@ dpm_check_spawn_multiple(void)
     dpm_check_disconnect(&inter, "disconnect children");
 }
 
+/*
+ * spawn_multiple with per-app info: app 1 (1 child) with host H1, app 2
+ * (2 children) with host H2, each with its own env (dpm_check_child
+ * checks it) and the same map_by. Rank 0 prints "child J addr A".
+ */
+static void
+dpm_check_spawn_multi_where(const char *h1, const char *h2)
+{
+    const char *cmds[2] = {dpm_check_self, dpm_check_self};
+    char *a1[4] = {"child", "1", "where", NULL};
+    char *a2[4] = {"child", "2", "where", NULL};
+    char *const *argvs[2] = {a1, a2};
+    const int maxprocs[2] = {1, 2}, apps[3] = {1, 2, 2};
+    int codes[3] = {-1, -1, -1};
+    fw_comm_t *inter = NULL, *w = fw_comm_world();
+    fw_info_t *info[2] = {fw_info_create(), fw_info_create()};
+    const fw_info_t *infos[2] = {info[0], info[1]};
+    fw_status_t st;
+
+    CHECK(info[0] != NULL && info[1] != NULL, "fw_info_create");
+    if (info[0] == NULL || info[1] == NULL)
+        return;
+    CHECK_ST(fw_info_set(info[0], "host", h1), FW_SUCCESS);
+    CHECK_ST(fw_info_set(info[1], "host", h2), FW_SUCCESS);
+    CHECK_ST(fw_info_set(info[0], "env", "FW_T_APP=1\nFW_T_ONLY1=yes"),
+             FW_SUCCESS);
+    CHECK_ST(fw_info_set(info[1], "env", "FW_T_APP=2"), FW_SUCCESS);
+    CHECK_ST(fw_info_set(info[0], "map_by", "slot"), FW_SUCCESS);
+    CHECK_ST(fw_info_set(info[1], "map_by", "slot"), FW_SUCCESS);
+    dpm_check_step("fw_spawn_multiple (where)");
+    st = fw_spawn_multiple(2, cmds, argvs, maxprocs, infos, 0, w, &inter,
+                           codes);
+    fw_info_free(info[0]);
+    fw_info_free(info[1]);
+    CHECK(st == FW_SUCCESS && inter != NULL, "spawn_multiple (where): %s",
+          fw_strerror(st));
+    if (st != FW_SUCCESS || inter == NULL)
+        return;
+    dpm_check_errcodes_ok(codes, 3);
+    dpm_check_parent_talk(inter, apps, 1);
+    dpm_check_disconnect(&inter, "disconnect children");
+}
+
+/* spawn_multiple whose apps set a job-wide key (map_by, npernode)
+ * differently: FW_ERR_BAD_PARAM, nothing started. */
+static void
+dpm_check_spawn_multi_conflict(void)
+{
+    static const char *const keys[][3] = {{"map_by", "slot", "node"},
+                                          {"npernode", "1", "2"}};
+    const char *cmds[2] = {dpm_check_self, dpm_check_self};
+    char *a1[4] = {"child", "1", "quick", NULL};
+    char *const *argvs[2] = {a1, a1};
+    const int maxprocs[2] = {1, 1};
+    int codes[2];
+    fw_comm_t *inter = NULL, *w = fw_comm_world();
+    fw_status_t st;
+
+    for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+        fw_info_t *info[2] = {fw_info_create(), fw_info_create()};
+        const fw_info_t *infos[2] = {info[0], info[1]};
+
+        if (info[0] != NULL && info[1] != NULL) {
+            CHECK_ST(fw_info_set(info[0], keys[k][0], keys[k][1]),
+                     FW_SUCCESS);
+            CHECK_ST(fw_info_set(info[1], keys[k][0], keys[k][2]),
+                     FW_SUCCESS);
+            inter = NULL;
+            dpm_check_step("spawn_multiple, job-wide key differs");
+            st = fw_spawn_multiple(2, cmds, argvs, maxprocs, infos, 0, w,
+                                   &inter, codes);
+            CHECK(st == FW_ERR_BAD_PARAM && inter == NULL,
+                  "spawn_multiple with %s %s / %s: %s, want "
+                  "FW_ERR_BAD_PARAM", keys[k][0], keys[k][1], keys[k][2],
+                  fw_strerror(st));
+        }
+        fw_info_free(info[0]);
+        fw_info_free(info[1]);
+    }
+}
+
 /* Pids of live processes running "<self> child ..." (not zombies). */
 static int
 dpm_check_count_children(void)
@@ -2004,6 +2090,7 @@ dpm_check_usage_exit(void)
           "       dpm_check spawn K | cycles N\n"
           "       dpm_check spawn_info WDIR HOSTS K\n"
           "       dpm_check spawn_where K KEY VALUE [KEY VALUE]...\n"
+          "       dpm_check spawn_multi_where HOSTS1 HOSTS2\n"
           "       dpm_check child APP full|quick|info|where [WDIR]\n",
           stderr);
     return 2;
@@ -2079,6 +2166,9 @@ main(int argc, char **argv)
         dpm_check_spawn_multiple();
     } else if (strcmp(cmd, "spawn_fail") == 0) {
         dpm_check_spawn_fail();
+        dpm_check_spawn_multi_conflict();
+    } else if (strcmp(cmd, "spawn_multi_where") == 0 && argc == 4) {
+        dpm_check_spawn_multi_where(argv[2], argv[3]);
     } else if (strcmp(cmd, "spawn_info") == 0 && argc == 5) {
         dpm_check_spawn_info(argv[2], argv[3], atoi(argv[4]));
     } else if (strcmp(cmd, "spawn_where") == 0 && argc >= 5) {

@@ -69,8 +69,9 @@ fw_t_predict(const fw_launch_job_t *job, const char *list,
              const char *hostfile, uint32_t nprocs, int by_node,
              uint32_t npernode, uint32_t out[3], fw_error_t *err)
 {
-    fw_launch_slots_args_t a = {list, hostfile, npernode, nprocs, by_node,
-                                NULL, NULL};
+    fw_launch_app_hosts_t hosts = {list, hostfile};
+    fw_launch_slots_args_t a = {1, &hosts, &nprocs, npernode, by_node, NULL,
+                                NULL};
     uint32_t *held = NULL;
     fw_status_t rc;
 
@@ -154,8 +155,9 @@ static void
 test_predict_self(void)
 {
     fw_launch_job_t job;
-    fw_launch_slots_args_t a = {"127.0.0.1:1,localhost:1,b", NULL, 0, 3, 0,
-                                fw_t_self, NULL};
+    fw_launch_app_hosts_t hosts = {"127.0.0.1:1,localhost:1,b", NULL};
+    uint32_t np = 3;
+    fw_launch_slots_args_t a = {1, &hosts, &np, 0, 0, fw_t_self, NULL};
     fw_error_t err = {{0}};
     uint32_t *held = NULL;
 
@@ -173,11 +175,59 @@ test_predict_self(void)
     fw_launch_job_cleanup(&job);
 }
 
+/* issue: spawn_multiple's host keys were the first app's for every app.
+ * Each app's segment now has its own hosts: the prediction maps each
+ * app on them, as the child fwrun does. */
+static void
+test_predict_apps(void)
+{
+    fw_launch_job_t job;
+    fw_launch_app_hosts_t hosts[2] = {{"a:1,c:2", NULL}, {"b:1", NULL}};
+    uint32_t np[2] = {2, 1}, *held = NULL;
+    fw_launch_slots_args_t a = {2, hosts, np, 0, 0, NULL, NULL};
+    fw_error_t err = {{0}};
+
+    fw_t_job(&job, 0);
+    is(fw_launch_slots_predict(&job, &a, &held, &err), FW_SUCCESS,
+       "2 apps: 2 children on a:1,c:2, 1 on b:1");
+    ok(held != NULL && held[0] == 1 && held[1] == 1 && held[2] == 1,
+       "each app on its hosts: a 1, b 1, c 1 (got %u %u %u)",
+       held ? held[0] : 0, held ? held[1] : 0, held ? held[2] : 0);
+    free(held);
+    held = NULL;
+
+    /* the app on b alone: 2 ranks on its 1 slot do not fit, though the
+     * job has slots left elsewhere */
+    np[1] = 2;
+    is(fw_launch_slots_predict(&job, &a, &held, &err), FW_ERR_TOO_BIG,
+       "2 apps: 2 children on b:1 do not fit");
+    ok(strstr(err.text, "application 2") != NULL, "and err names the app: "
+       "%s", err.text);
+    ok(held == NULL, "no prediction on failure");
+
+    /* a shared free list (what fwrun gives apps without host keys) is
+     * shared, not doubled */
+    hosts[0].list = "a:1,c:2";
+    hosts[1].list = "a:1,c:2";
+    np[0] = 2;
+    np[1] = 2;
+    is(fw_launch_slots_predict(&job, &a, &held, &err), FW_ERR_TOO_BIG,
+       "2 apps of 2 on the same free list a:1,c:2: 4 ranks, 3 slots");
+    np[1] = 1;
+    is(fw_launch_slots_predict(&job, &a, &held, &err), FW_SUCCESS,
+       "2 apps of 2 and 1 on the same free list a:1,c:2");
+    ok(held != NULL && held[0] == 1 && held[2] == 2, "a 1, c 2 (got %u %u "
+       "%u)", held ? held[0] : 0, held ? held[1] : 0, held ? held[2] : 0);
+    free(held);
+    fw_launch_job_cleanup(&job);
+}
+
 int
 main(void)
 {
     test_free_list();
     test_predict();
     test_predict_self();
+    test_predict_apps();
     return fw_test_done();
 }
