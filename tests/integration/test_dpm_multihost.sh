@@ -31,9 +31,9 @@ b36() {
     done
     echo "${s:-0}"
 }
-# FW_T_NETNS_PREFIX (1-3 characters): the start of the prefix, so that
-# runs of other checkouts on one machine can be told apart
-prefix="${FW_T_NETNS_PREFIX:-fwd}$(b36 $$)"
+# FW_T_NETNS_PREFIX (default fw) starts the prefix, so that runs of other
+# checkouts on one machine can be told apart
+prefix="${FW_T_NETNS_PREFIX:-fw}d$(b36 $$)"
 
 cleanup() {
     fw_lib_cleanup

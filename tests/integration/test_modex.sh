@@ -22,7 +22,7 @@ SRC=${FW_SOURCE_DIR:?}
 case "$N$HOSTS" in
 *[!0-9]*) echo "usage: test_modex.sh N [PROVIDER] [HOSTS] [MODE]" >&2; exit 2 ;;
 esac
-PFX=fwm$$
+PFX=${FW_T_NETNS_PREFIX:-fw}m$$
 PFX=${PFX:0:8}
 out=$(mktemp)
 args=(--oversubscribe -n "$N")

@@ -54,8 +54,8 @@ b36() {
     done
     echo "${s:-0}"
 }
-prefix="fwt$(b36 $$)"
-gcprefix="fwg$(b36 $$)"
+prefix="${FW_T_NETNS_PREFIX:-fw}t$(b36 $$)"
+gcprefix="${FW_T_NETNS_PREFIX:-fw}g$(b36 $$)"
 tmp=$(mktemp -d)
 bg_pids=()
 
