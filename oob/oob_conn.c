@@ -76,7 +76,10 @@ FW_PARAM_TABLE(oob,
     {"FW_OOB_HANDSHAKE_MS", "10000",
      "time allowed for a new OOB connection to authenticate"},
     {"FW_OOB_FANOUT", "32",
-     "fan-out of the daemon tree used for launch, barrier and output"})
+     "fan-out of the daemon tree used for launch, barrier and output"},
+    {"FW_OOB_KEEPALIVE_S", "30",
+     "a TCP peer gone without closing (partition, power loss) is dropped "
+     "after about this many seconds of silence; 0 = no keepalive"})
 
 /********************/
 /* Local Functions  */
@@ -371,6 +374,16 @@ fw_oob_conn_event_cb(struct bufferevent *bev, short what, void *arg)
     }
 }
 
+/* TCP only: a dead peer must not keep a daemon waiting forever. */
+static void
+fw_oob_conn_keepalive(int fd, const char *who)
+{
+    long secs = fw_param_get_long("FW_OOB_KEEPALIVE_S", 0, 86400);
+
+    if (fw_oob_sock_keepalive(fd, secs) != FW_SUCCESS)
+        FW_LOG_WARN("oob", "conn %s: cannot set TCP keepalive: %m", who);
+}
+
 static fw_oob_conn_t *
 fw_oob_conn_new(struct event_base *base, int fd,
                 const uint8_t secret[FW_OOB_SECRET_LEN],
@@ -456,6 +469,8 @@ fw_oob_listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
     c->server = 1;
     c->unix_sock = sa != NULL && salen >= (int)sizeof(sa_family_t) &&
                    sa->sa_family == AF_UNIX;
+    if (!c->unix_sock)
+        fw_oob_conn_keepalive(fd, c->peer_name);
     if (fw_oob_conn_start_server(c, l->uri) != FW_SUCCESS)
         fw_oob_conn_free(c);
 }
@@ -574,6 +589,8 @@ fw_oob_connect(struct event_base *base, const char *uri,
     c->state = FW_OOB_CONN_CONNECTING;
     c->unix_sock = sa.ss.ss_family == AF_UNIX;
     snprintf(c->peer_name, sizeof(c->peer_name), "%s", uri);
+    if (!c->unix_sock)
+        fw_oob_conn_keepalive(fd, c->peer_name);
     if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&sa.ss,
                                    (int)sa.len) != 0) {
         fw_errprintf(err, "connect to %s: %s", uri, strerror(errno));

@@ -30,6 +30,15 @@ void fw_oob_sock_name(int fd, int peer, char *out, size_t outlen,
 void fw_oob_sock_nodelay(int fd);
 
 /*
+ * TCP keepalive, so that a peer gone without a FIN (network partition,
+ * host powered off) is noticed within about secs seconds whether the
+ * connection is idle (SO_KEEPALIVE, TCP_KEEPIDLE/INTVL/CNT) or has data
+ * in flight (TCP_USER_TIMEOUT). secs <= 0: SO_KEEPALIVE off. TCP sockets
+ * only. FW_SUCCESS, or FW_ERR_SYSTEM with errno set.
+ */
+fw_status_t fw_oob_sock_keepalive(int fd, long secs);
+
+/*
  * Unix sockets authenticate by the kernel's word (SO_PEERCRED) instead of
  * the secret: FW_SUCCESS if the process at the other end of fd runs under
  * our effective uid, FW_ERR_AUTH if not (*uid_p = its uid), FW_ERR_SYSTEM

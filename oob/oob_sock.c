@@ -169,6 +169,34 @@ fw_oob_sock_nodelay(int fd)
 }
 
 fw_status_t
+fw_oob_sock_keepalive(int fd, long secs)
+{
+    int one = 1, zero = 0, idle, intvl, cnt = 3;
+    unsigned user_ms;
+
+    /* off means off: libevent's listeners turn SO_KEEPALIVE on (the
+     * system's 2-hour probes), and accepted sockets inherit it */
+    if (secs <= 0)
+        return setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &zero,
+                          sizeof(zero)) == 0 ? FW_SUCCESS : FW_ERR_SYSTEM;
+    /* idle half the time, then cnt probes over the other half; the user
+     * timeout bounds unacknowledged data too (no probes while data is
+     * in flight), and cuts the probes short at secs */
+    idle = secs / 2 > 0 ? (int)(secs / 2) : 1;
+    intvl = (secs - idle) / cnt > 0 ? (int)((secs - idle) / cnt) : 1;
+    user_ms = (unsigned)secs * 1000u;
+    if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)) != 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle)) != 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl,
+                   sizeof(intvl)) != 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt)) != 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_ms,
+                   sizeof(user_ms)) != 0)
+        return FW_ERR_SYSTEM;
+    return FW_SUCCESS;
+}
+
+fw_status_t
 fw_oob_sock_peer_check(int fd, unsigned *uid_p)
 {
     struct ucred cred;

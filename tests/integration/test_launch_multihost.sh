@@ -357,6 +357,37 @@ rc=$?
 t_ok $? "an unknown host name: exit 2 and the name in the message (got $rc)"
 [ "$rc" -ne 2 ] && diag "$(cat "$T/unk.err")"
 
+# --- a network partition ------------------------------------------------------------
+# The link of one host goes down mid-job: no FIN, no RST, the connections
+# just go silent. TCP keepalive (FW_OOB_KEEPALIVE_S) must end the job on
+# fwrun's side and, on the lost host, the daemon and its ranks, within
+# seconds. The agent runs fwd as its child (not exec'd, as ssh would), so
+# that fwrun's signals to its agent cannot reach the daemon: only the
+# daemon's own keepalive can end it.
+t_script agent-child.sh <<EOS
+#!/bin/sh
+"$agent" "\$@"
+EOS
+export FW_OOB_KEEPALIVE_S=3 # read by fwrun and by the daemons it starts
+fw_start "partition" -- --launch-agent "$T/agent-child.sh" \
+    --host "${A[14]},${A[15]}" "$T/ready.sh"
+part=1
+if fw_wait_lines '^ready' 2; then
+    ip netns exec "$prefix-h16" ip link set dev eth0 down && part=0
+    t0=$(t_now_ms)
+fi
+FW_T_GONE_MS=8000 fw_finish 15
+unset FW_OOB_KEEPALIVE_S
+ip netns exec "$prefix-h16" ip link set dev eth0 up
+ms=$((R_END - ${t0:-0}))
+[ "$part" -eq 0 ] && [ "$R_RC" -eq 1 ] && [ "$ms" -lt 9000 ] &&
+    grep -qF "daemon on host ${A[15]}" "$R_ERR"
+st=$?
+t_ok "$st" "partition of ${A[15]}, FW_OOB_KEEPALIVE_S=3: fwrun names the host" \
+    "and exits 1 after $ms ms (< 9000, rc $R_RC); the daemon there and" \
+    "its rank end too (checked above)"
+[ "$st" -ne 0 ] && t_diag_job
+
 # --- down ------------------------------------------------------------------------------
 "$fwnetns" down "$prefix" 2>"$T/down.err"
 t_ok $? "fw-netns down $prefix"

@@ -4,18 +4,24 @@
  * Unix sockets: handshake, message exchange both ways, refusal of a wrong
  * secret (TCP) or of a process of another uid (Unix: the kernel's peer
  * credentials, checked in a child that drops to nobody when we are root),
- * callback counts and clean shutdown.
+ * TCP keepalive on both ends of a TCP connection (FW_OOB_KEEPALIVE_S) and
+ * none on Unix sockets, callback counts and clean shutdown.
  */
 #include "oob/oob_internal.h"
 #include "common/util.h"
 #include "fw_test.h"
 
+#include <errno.h>
 #include <event2/event.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -285,6 +291,123 @@ test_unix_other_uid(const char *uri)
     fw_oob_listener_destroy(l);
 }
 
+/* The socket options that make a silent dead peer noticed. */
+typedef struct ka_opts {
+    int keepalive, idle, intvl, cnt;
+    unsigned user_ms;
+} ka_opts_t;
+
+static int
+ka_get(int fd, ka_opts_t *o)
+{
+    socklen_t l = sizeof(int);
+    int rc;
+
+    memset(o, 0, sizeof(*o));
+    rc = getsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &o->keepalive, &l);
+    if (rc != 0 || o->keepalive == 0)
+        return rc;
+    rc |= getsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &o->idle, &l);
+    rc |= getsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &o->intvl, &l);
+    rc |= getsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &o->cnt, &l);
+    l = sizeof(o->user_ms);
+    rc |= getsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &o->user_ms, &l);
+    return rc;
+}
+
+/* Connected sockets whose one end is the listener at l_sa: both ends of
+ * each connection to it live in this process. Up to max fds in fds. */
+static int
+ka_find(const struct sockaddr_storage *l_sa, socklen_t l_len, int *fds,
+        int max)
+{
+    struct sockaddr_storage a, b;
+    socklen_t al, bl;
+    int fd, n = 0, port = 0;
+
+    if (l_sa->ss_family == AF_INET)
+        port = ((const struct sockaddr_in *)l_sa)->sin_port;
+    for (fd = 3; fd < 1024 && n < max; fd++) {
+        al = bl = sizeof(a);
+        if (getsockname(fd, (struct sockaddr *)&a, &al) != 0 ||
+            getpeername(fd, (struct sockaddr *)&b, &bl) != 0 ||
+            a.ss_family != l_sa->ss_family)
+            continue;
+        if (port != 0 && (((struct sockaddr_in *)&a)->sin_port == port ||
+                          ((struct sockaddr_in *)&b)->sin_port == port))
+            fds[n++] = fd;
+        else if (port == 0 && ((al == l_len && memcmp(&a, l_sa, al) == 0) ||
+                               (bl == l_len && memcmp(&b, l_sa, bl) == 0)))
+            fds[n++] = fd;
+    }
+    return n;
+}
+
+/* One connection to uri with FW_OOB_KEEPALIVE_S = env (NULL: unset);
+ * both ends must have want (keepalive 0: none at all). */
+static void
+test_keepalive_case(const char *uri, const char *env, const ka_opts_t *want)
+{
+    fw_oob_listener_t *l = NULL;
+    fw_oob_conn_t *c = NULL;
+    fw_oob_sockaddr_t sa;
+    int fds[4], n, i, good = 0;
+    ka_opts_t got;
+    fw_error_t err;
+
+    if (env != NULL)
+        setenv("FW_OOB_KEEPALIVE_S", env, 1);
+    else
+        unsetenv("FW_OOB_KEEPALIVE_S");
+    reset_counts();
+    is(fw_oob_listen(base_g, uri, secret_g, &srv_ops, NULL, &l, &err),
+       FW_SUCCESS, "keepalive %s: listen", uri);
+    is(fw_oob_connect(base_g, fw_oob_listener_uri(l), secret_g,
+                      FW_OOB_PEER_DAEMON, 7, &cli_ops, NULL, &c, &err),
+       FW_SUCCESS, "keepalive %s: connect", uri);
+    run_loop(2000);
+    is(cli_msgs, 1, "keepalive %s: the connection works", uri);
+    if (fw_oob_uri_parse(fw_oob_listener_uri(l), &sa, &err) != FW_SUCCESS)
+        sa.len = 0;
+    n = ka_find(&sa.ss, sa.len, fds, 4);
+    is(n, 2, "keepalive %s: both ends found", uri);
+    for (i = 0; i < n; i++) {
+        if (ka_get(fds[i], &got) != 0) {
+            diag("fd %d: getsockopt: %s", fds[i], strerror(errno));
+            continue;
+        }
+        diag("fd %d: keepalive %d idle %d intvl %d cnt %d user timeout %u",
+             fds[i], got.keepalive, got.idle, got.intvl, got.cnt,
+             got.user_ms);
+        good += (got.keepalive != 0) == (want->keepalive != 0) &&
+                (want->keepalive == 0 ||
+                 (got.idle == want->idle && got.intvl == want->intvl &&
+                  got.cnt == want->cnt && got.user_ms == want->user_ms));
+    }
+    is(good, 2, "keepalive %s, FW_OOB_KEEPALIVE_S=%s: both ends %s", uri,
+       env != NULL ? env : "(default)",
+       want->keepalive ? "probe a silent peer" : "have no keepalive");
+    fw_oob_conn_close(c);
+    run_loop(100);
+    fw_oob_listener_destroy(l);
+    unsetenv("FW_OOB_KEEPALIVE_S");
+}
+
+static void
+test_keepalive(void)
+{
+    char uri[64];
+    /* idle half the time, 3 probes over the other half, user timeout */
+    const ka_opts_t dflt = {1, 15, 5, 3, 30000}, short_ = {1, 3, 1, 3, 6000},
+                    none = {0, 0, 0, 0, 0};
+
+    test_keepalive_case("tcp://127.0.0.1:0", NULL, &dflt);
+    test_keepalive_case("tcp://127.0.0.1:0", "6", &short_);
+    test_keepalive_case("tcp://127.0.0.1:0", "0", &none);
+    snprintf(uri, sizeof(uri), "unix:@fabwire-testk-%d", (int)getpid());
+    test_keepalive_case(uri, "6", &none);
+}
+
 static void
 test_bad_params(void)
 {
@@ -322,6 +445,7 @@ main(void)
     test_blocking(uri);
     snprintf(uri, sizeof(uri), "unix:@fabwire-testu-%d", (int)getpid());
     test_unix_other_uid(uri);
+    test_keepalive();
     test_bad_params();
     event_base_free(base_g);
     return fw_test_done();
