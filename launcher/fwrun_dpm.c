@@ -458,8 +458,9 @@ fwrun_up_closed(fw_oob_conn_t *c, fw_status_t why, void *arg)
     m->up_open = 0;
     m->up_dead = 1;
     if (!was_open) /* refused, unreachable, or wrong secret */
-        fprintf(stderr, "fwrun: cannot use the name server: %s; publish "
-                "and lookup will fail\n", fw_strerror(why));
+        fprintf(stderr, "fwrun: cannot use the name server: %s%s; publish "
+                "and lookup will fail\n", fw_strerror(why),
+                why == FW_ERR_AUTH ? " (wrong secret?)" : "");
     else if (m->r->state == FWRUN_RUNNING)
         fprintf(stderr, "fwrun: lost the name server (%s)\n",
                 fw_strerror(why));

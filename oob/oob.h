@@ -39,7 +39,9 @@ typedef struct fw_oob_sconn fw_oob_sconn_t;
  *  message: one frame (payload borrowed for the duration of the call).
  *  closed:  the connection is gone (reason FW_ERR_CONN_CLOSED, _AUTH,
  *           _PROTO, _CONN_REFUSED...); the handle is freed after it
- *           returns. Not called after fw_oob_conn_close().
+ *           returns. Not called after fw_oob_conn_close(). A client
+ *           whose peer closes after our RESPONSE, before ACCEPT, gets
+ *           FW_ERR_AUTH: that is how a server refuses a wrong secret.
  */
 struct fw_oob_conn_ops {
     void (*opened)(fw_oob_conn_t *conn, void *arg);

@@ -365,6 +365,12 @@ fw_oob_conn_event_cb(struct bufferevent *bev, short what, void *arg)
     if (what & BEV_EVENT_TIMEOUT) {
         FW_LOG_WARN("oob", "conn %s: handshake timed out", c->peer_name);
         fw_oob_conn_fail(c, FW_ERR_TIMEOUT);
+    } else if (c->state == FW_OOB_CONN_WAIT_ACCEPT) {
+        /* the server drops a RESPONSE whose MAC is wrong without a word:
+         * a close right after ours means it refused our credentials */
+        FW_LOG_DEBUG("oob", "conn %s: closed after our response",
+                     c->peer_name);
+        fw_oob_conn_fail(c, FW_ERR_AUTH);
     } else if (c->state == FW_OOB_CONN_CONNECTING) {
         FW_LOG_DEBUG("oob", "conn %s: connect failed: %s", c->peer_name,
                      strerror(EVUTIL_SOCKET_ERROR()));

@@ -5,8 +5,8 @@
 # 127.0.0.1: contact string and report file, publish / lookup /
 # unpublish results, a lookup that waits for a later publish or times
 # out, entries removed with the connection that published them (closed
-# or killed), DROP, a wrong secret and a malformed request refused, bad
-# command lines, and a clean exit on SIGTERM and SIGINT that removes the
+# or killed), DROP, a wrong secret and a malformed request refused, what
+# fwrun --server says for a wrong secret, bad command lines, and a clean exit on SIGTERM and SIGINT that removes the
 # report file. Every wait is bounded; whatever the script starts is
 # killed on exit.
 set -u
@@ -196,6 +196,24 @@ grep -q "refused: bad credentials" "$T/server.err"
 t_ok $? "the server logs the refusal"
 ns "file:$URI" lookup jobB svc1 0
 ns_is "FW_SUCCESS port-a" 0 "the server serves on"
+
+# fwrun with a wrong secret: the server's close during the handshake is
+# an authentication failure, not a "connection closed by peer"
+MANGLED="$(printf '%s' "${CONTACT:0:63}" | tr '0-9a-f' '1-9a-f0')${CONTACT:63}"
+[ "${MANGLED#*@}" = "${CONTACT#*@}" ] && [ "${MANGLED%%@*}" != "${CONTACT%%@*}" ]
+t_ok $? "a contact string with a mangled secret (same address)"
+# (not fw_run: its leftover check would take the server and holders,
+# which run from $T, for the job's)
+timeout -s KILL 20 "$FWRUN" --server "$MANGLED" -n 1 "$T/sleep" 1 \
+    >/dev/null 2>"$T/fwrun-bad.err"
+rc=$?
+[ "$rc" -eq 0 ] &&
+    grep -qF "cannot use the name server: authentication failed (wrong secret?)" \
+    "$T/fwrun-bad.err" && ! grep -qF "connection closed" "$T/fwrun-bad.err"
+st=$?
+t_ok "$st" "fwrun --server with a wrong secret says 'authentication failed" \
+    "(wrong secret?)'; the job itself runs (rc $rc)"
+[ "$st" -ne 0 ] && diag "$(cat "$T/fwrun-bad.err")"
 
 ns "file:$URI" garbage jobB
 ns_is FW_ERR_CONN_CLOSED 1 "a malformed request: the server hangs up"

@@ -151,6 +151,8 @@ test_evented(const char *uri)
         is(cli_opened, 0, "%s: wrong secret never opens", uri);
         is(srv_opened, 0, "%s: server never accepts it", uri);
         is(cli_closed, 1, "%s: the client is told", uri);
+        is(cli_close_reason, FW_ERR_AUTH,
+           "%s: that authentication failed", uri);
         is(srv_closed, 0, "%s: owner never hears of a refused connection",
            uri);
     }
