@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /****************/
 /* Local Macros */
@@ -259,44 +260,85 @@ fw_ns_contact_parse_str(const char *s, uint8_t secret[FW_OOB_SECRET_LEN],
     return FW_SUCCESS;
 }
 
-/* First line of path, without its "\n", into line (cap bytes). */
+/* First line of path, without its "\n", into line (cap bytes); err says
+ * what is wrong with the file (errno text, a directory, empty). */
 static fw_status_t
-fw_ns_contact_read_line(const char *path, char *line, size_t cap)
+fw_ns_contact_read_line(const char *path, char *line, size_t cap,
+                        fw_error_t *err)
 {
-    FILE *f = fopen(path, "re");
+    fw_status_t status = FW_SUCCESS;
+    struct stat st;
+    FILE *f;
     size_t n;
 
+    f = fopen(path, "re");
     if (f == NULL) {
-        FW_LOG_DEBUG("dpm.ns", "contact file %s: %s", path, strerror(errno));
+        fw_errprintf(err, "%s: %s", path, strerror(errno));
         return FW_ERR_PARSE;
     }
-    if (fgets(line, (int)cap, f) == NULL)
+    /* fopen opens a directory for reading; only the read fails */
+    if (fstat(fileno(f), &st) != 0) {
+        fw_errprintf(err, "%s: %s", path, strerror(errno));
+        status = FW_ERR_PARSE;
+        goto out_close;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        fw_errprintf(err, "%s: %s", path, strerror(EISDIR));
+        status = FW_ERR_PARSE;
+        goto out_close;
+    }
+    if (fgets(line, (int)cap, f) == NULL) {
+        if (ferror(f))
+            fw_errprintf(err, "%s: %s", path, strerror(errno));
+        else
+            fw_errprintf(err, "%s: the file is empty", path);
         line[0] = '\0';
-    fclose(f);
+        status = FW_ERR_PARSE;
+        goto out_close;
+    }
     n = strlen(line);
-    if (n > 0 && line[n - 1] == '\n')
+    if (n > 0 && line[n - 1] == '\n') {
         line[--n] = '\0';
-    else if (n + 1 >= cap)
-        return FW_ERR_PARSE; /* longer than any contact string */
-    return FW_SUCCESS;
+    } else if (n + 1 >= cap) {
+        fw_errprintf(err, "%s: the first line is longer than any contact "
+                     "string", path);
+        status = FW_ERR_PARSE;
+    }
+
+out_close:
+    fclose(f);
+    return status;
 }
 
 fw_status_t
 fw_ns_contact_parse(const char *s, uint8_t secret[FW_OOB_SECRET_LEN],
-                    char uri[FW_OOB_URI_MAX])
+                    char uri[FW_OOB_URI_MAX], fw_error_t *err)
 {
     char line[FW_NS_CONTACT_MAX + 2];
     fw_status_t status;
 
-    if (s == NULL || secret == NULL || uri == NULL)
+    if (s == NULL || secret == NULL || uri == NULL) {
+        fw_errprintf(err, "no contact string");
         return FW_ERR_PARSE;
-    if (strncmp(s, "file:", 5) != 0)
-        return fw_ns_contact_parse_str(s, secret, uri);
-    if (s[5] == '\0')
+    }
+    if (strncmp(s, "file:", 5) != 0) {
+        status = fw_ns_contact_parse_str(s, secret, uri);
+        if (status != FW_SUCCESS)
+            fw_errprintf(err, "not a contact string (SECRET@tcp://ADDR:PORT) "
+                         "or file:PATH");
+        return status;
+    }
+    if (s[5] == '\0') {
+        fw_errprintf(err, "file: without a PATH");
         return FW_ERR_PARSE;
-    status = fw_ns_contact_read_line(s + 5, line, sizeof(line));
-    if (status == FW_SUCCESS)
+    }
+    status = fw_ns_contact_read_line(s + 5, line, sizeof(line), err);
+    if (status == FW_SUCCESS) {
         status = fw_ns_contact_parse_str(line, secret, uri);
+        if (status != FW_SUCCESS)
+            fw_errprintf(err, "%s: the first line is not a contact string "
+                         "(SECRET@tcp://ADDR:PORT)", s + 5);
+    }
     memset(line, 0, sizeof(line));
     return status;
 }

@@ -104,11 +104,14 @@ fw_status_t fw_ns_contact_format(const uint8_t secret[FW_OOB_SECRET_LEN],
  * digits, '@', "tcp://" a numeric IPv4 address or [IPv6] address, ':'
  * and a port 1..65535, nothing else (a file's line may end in "\n").
  * Returns FW_SUCCESS, or FW_ERR_PARSE (malformed, or the file cannot be
- * read) with secret and uri untouched. Blocking (reads the file).
+ * read) with secret and uri untouched and err (may be NULL) saying what
+ * is wrong: the file's PATH and strerror (No such file or directory, Is a
+ * directory, Permission denied...), "the file is empty", or that the
+ * text is not a contact string. Blocking (reads the file).
  */
 fw_status_t fw_ns_contact_parse(const char *s,
                                 uint8_t secret[FW_OOB_SECRET_LEN],
-                                char uri[FW_OOB_URI_MAX]);
+                                char uri[FW_OOB_URI_MAX], fw_error_t *err);
 
 #ifdef __cplusplus
 }

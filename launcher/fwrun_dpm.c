@@ -667,10 +667,9 @@ fwrun_dpm_upstream(fwrun_dpm_t *m, fw_error_t *err)
         s = getenv("FW_SERVER");
     if (s == NULL || s[0] == '\0')
         return fw_ns_create(&fwrun_ns_ops, m, &m->ns);
-    rc = fw_ns_contact_parse(s, secret, uri);
+    rc = fw_ns_contact_parse(s, secret, uri, err);
     if (rc != FW_SUCCESS) {
-        fw_errprintf(err, "name server '%s': not a contact string "
-                     "(SECRET@tcp://ADDR:PORT) or a readable file:PATH", s);
+        fw_errprepend(err, "name server '%s'", s);
         return FW_ERR_PARSE;
     }
     rc = fw_oob_connect(m->r->base, uri, secret, FW_OOB_PEER_TOOL, 0,

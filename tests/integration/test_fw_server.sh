@@ -6,8 +6,9 @@
 # unpublish results, a lookup that waits for a later publish or times
 # out, entries removed with the connection that published them (closed
 # or killed), DROP, a wrong secret and a malformed request refused, what
-# fwrun --server says for a wrong secret, bad command lines, and a clean exit on SIGTERM and SIGINT that removes the
-# report file. Every wait is bounded; whatever the script starts is
+# fwrun --server says for a wrong secret and for a contact file that is
+# missing, a directory, empty or unreadable, bad command lines, and a
+# clean exit on SIGTERM and SIGINT that removes the report file. Every wait is bounded; whatever the script starts is
 # killed on exit.
 set -u
 # shellcheck source=tests/integration/lib.sh
@@ -221,6 +222,59 @@ grep -q "bad message" "$T/server.err"
 t_ok $? "and logs it"
 ns "file:$URI" lookup jobB svc1 0
 ns_is "FW_SUCCESS port-a" 0 "other connections are served on"
+
+# --- fwrun with a contact file it cannot use: exit 2, and why -----------------
+# fwrun_contact_case WANT [ENV=VAL] -- FWRUN-ARGS
+fwrun_contact_case() {
+    local want=$1 rc env=()
+
+    shift
+    while [ "$1" != -- ]; do
+        env+=("$1")
+        shift
+    done
+    shift
+    env "${env[@]}" timeout -s KILL 20 "$FWRUN" "$@" -n 1 true \
+        >/dev/null 2>"$T/fc.err"
+    rc=$?
+    [ "$rc" -eq 2 ] && grep -qF -- "$want" "$T/fc.err"
+    t_ok $? "fwrun ${env[*]} $*: exit 2 (got $rc), says '$want'"
+    [ "$rc" -ne 2 ] || ! grep -qF -- "$want" "$T/fc.err" &&
+        diag "$(cat "$T/fc.err")"
+}
+fwrun_contact_case "$T/missing: No such file or directory" \
+    FW_SERVER="file:$T/missing" --
+fwrun_contact_case "$T/missing: No such file or directory" \
+    -- --server "file:$T/missing"
+mkdir "$T/adir"
+fwrun_contact_case "$T/adir: Is a directory" -- --server "file:$T/adir"
+: >"$T/empty.uri"
+fwrun_contact_case "$T/empty.uri: the file is empty" \
+    -- --server "file:$T/empty.uri"
+echo "hello" >"$T/other.uri"
+fwrun_contact_case "$T/other.uri: the first line is not a contact string" \
+    -- --server "file:$T/other.uri"
+cp "$URI" "$T/secret.uri"
+chmod 600 "$T/secret.uri"
+if [ "$(id -u)" -eq 0 ]; then
+    if command -v setpriv >/dev/null; then
+        # as nobody: root reads any file
+        setpriv --reuid 65534 --regid 65534 --clear-groups \
+            timeout -s KILL 20 "$FWRUN" --server "file:$T/secret.uri" \
+            -n 1 true >/dev/null 2>"$T/fc.err"
+        rc=$?
+        [ "$rc" -eq 2 ] &&
+            grep -qF "$T/secret.uri: Permission denied" "$T/fc.err"
+        t_ok $? "fwrun --server file:PATH that is not readable: exit 2" \
+            "(got $rc), says 'Permission denied'"
+    else
+        t_skip "fwrun --server with an unreadable file" "no setpriv"
+    fi
+else
+    chmod 000 "$T/secret.uri"
+    fwrun_contact_case "$T/secret.uri: Permission denied" \
+        -- --server "file:$T/secret.uri"
+fi
 
 # --- bad command lines and runtime failures ------------------------------------
 usage_case() {

@@ -233,7 +233,7 @@ unknown provider|provider 'bogus' is unknown to fabwire|--provider bogus -n 1 tr
 empty host item|empty host name in 'localhost,,x'|--host localhost,,x -n 1 true
 only a comma|empty host name in ','|--host , -n 1 true
 bad --server|not a contact string|--server garbage -n 1 true
-missing --server file|not a contact string|--server file:/nonexistent/ns -n 1 true
+missing --server file|/nonexistent/ns: No such file or directory|--server file:/nonexistent/ns -n 1 true
 job-wide option, 2 values|'--map-by' given twice with different values ('node', 'slot')|--map-by node -n 1 true : --map-by slot -n 1 true
 job-wide option, 2 values, 1 app|'--bind-to' given twice with different values|--bind-to core --bind-to none -n 1 true
 app option twice in a context|'--host' given twice in one application context|--host localhost --host 127.0.0.2 -n 1 true

@@ -175,8 +175,9 @@ main(int argc, char **argv)
                 "drop|hold OWNER [SERVICE [PORT|TIMEOUT_MS [SECONDS]]]\n");
         return 2;
     }
-    if (fw_ns_contact_parse(argv[1], secret, uri) != FW_SUCCESS) {
-        fprintf(stderr, "ns_client: bad contact '%s'\n", argv[1]);
+    if (fw_ns_contact_parse(argv[1], secret, uri, &err) != FW_SUCCESS) {
+        fprintf(stderr, "ns_client: bad contact '%s': %s\n", argv[1],
+                err.text);
         printf("%s\n", ns_client_status_name(FW_ERR_PARSE));
         return 1;
     }

@@ -10,6 +10,7 @@
 #include "dpm/ns_wire.h"
 #include "fw_test.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -615,6 +616,7 @@ test_contact(void)
     uint8_t secret[FW_OOB_SECRET_LEN], got[FW_OOB_SECRET_LEN];
     char contact[FW_NS_CONTACT_MAX], uri[FW_OOB_URI_MAX], s[512];
     char path[64], file[80];
+    fw_error_t err;
     static const char *const bad_uris[] = {
         "", "tcp://", "tcp://127.0.0.1", "tcp://127.0.0.1:", "tcp://127.0.0.1:0",
         "tcp://127.0.0.1:65536", "tcp://127.0.0.1:080", "tcp://127.0.0.1:+80",
@@ -633,11 +635,12 @@ test_contact(void)
        FW_SUCCESS, "format a contact");
     snprintf(s, sizeof(s), "%s@tcp://127.0.0.1:4242", hex);
     is_str(contact, s, "as <hex>@<uri>");
-    is(fw_ns_contact_parse(contact, got, uri), FW_SUCCESS, "parse it");
+    is(fw_ns_contact_parse(contact, got, uri, &err), FW_SUCCESS,
+       "parse it");
     ok(memcmp(got, secret, sizeof(got)) == 0, "secret survives");
     is_str(uri, "tcp://127.0.0.1:4242", "uri survives");
     snprintf(s, sizeof(s), "%s@tcp://[::1]:65535", hex);
-    is(fw_ns_contact_parse(s, got, uri), FW_SUCCESS, "IPv6 accepted");
+    is(fw_ns_contact_parse(s, got, uri, &err), FW_SUCCESS, "IPv6 accepted");
     snprintf(path, sizeof(path), "/tmp/test_dpm_ns.%d", (int)getpid());
     f = fopen(path, "w");
     ok(f != NULL, "temp file");
@@ -647,47 +650,73 @@ test_contact(void)
     }
     snprintf(file, sizeof(file), "file:%s", path);
     memset(got, 0, sizeof(got));
-    is(fw_ns_contact_parse(file, got, uri), FW_SUCCESS, "file:PATH parsed");
+    is(fw_ns_contact_parse(file, got, uri, &err), FW_SUCCESS,
+       "file:PATH parsed");
     ok(memcmp(got, secret, sizeof(got)) == 0, "its secret");
     f = fopen(path, "w");
     if (f != NULL) {
         fprintf(f, "%s", contact);
         fclose(f);
     }
-    is(fw_ns_contact_parse(file, got, uri), FW_SUCCESS,
+    is(fw_ns_contact_parse(file, got, uri, &err), FW_SUCCESS,
        "a file without the final newline");
     f = fopen(path, "w");
     if (f != NULL)
         fclose(f);
     strcpy(uri, "untouched");
-    is(fw_ns_contact_parse(file, got, uri), FW_ERR_PARSE, "an empty file");
+    is(fw_ns_contact_parse(file, got, uri, &err), FW_ERR_PARSE,
+       "an empty file");
+    ok(strstr(err.text, path) != NULL && strstr(err.text, "empty") != NULL,
+       "... named, and said to be empty: %s", err.text);
     f = fopen(path, "w");
     if (f != NULL) {
         for (i = 0; i < 600; i++)
             fputc('a', f);
         fclose(f);
     }
-    is(fw_ns_contact_parse(file, got, uri), FW_ERR_PARSE, "a long line");
+    is(fw_ns_contact_parse(file, got, uri, &err), FW_ERR_PARSE,
+       "a long line");
+    ok(strstr(err.text, "longer") != NULL, "... said so: %s", err.text);
+    f = fopen(path, "w");
+    if (f != NULL) {
+        fprintf(f, "not a contact\n");
+        fclose(f);
+    }
+    is(fw_ns_contact_parse(file, got, uri, &err), FW_ERR_PARSE,
+       "a file of something else");
+    ok(strstr(err.text, "not a contact string") != NULL, "... said so: %s",
+       err.text);
     unlink(path);
-    is(fw_ns_contact_parse(file, got, uri), FW_ERR_PARSE, "a missing file");
-    is(fw_ns_contact_parse("file:", got, uri), FW_ERR_PARSE, "file: alone");
+    is(fw_ns_contact_parse(file, got, uri, &err), FW_ERR_PARSE,
+       "a missing file");
+    ok(strstr(err.text, path) != NULL &&
+           strstr(err.text, strerror(ENOENT)) != NULL,
+       "... named, with strerror: %s", err.text);
+    is(fw_ns_contact_parse("file:/tmp", got, uri, &err), FW_ERR_PARSE,
+       "a directory");
+    ok(strstr(err.text, strerror(EISDIR)) != NULL, "... said so: %s",
+       err.text);
+    is(fw_ns_contact_parse("file:", got, uri, &err), FW_ERR_PARSE,
+       "file: alone");
+    ok(strstr(err.text, "PATH") != NULL, "... said so: %s", err.text);
     for (i = 0; i < sizeof(bad_uris) / sizeof(bad_uris[0]); i++) {
         snprintf(s, sizeof(s), "%s@%s", hex, bad_uris[i]);
-        is(fw_ns_contact_parse(s, got, uri), FW_ERR_PARSE, "refused: '%s'",
+        is(fw_ns_contact_parse(s, got, uri, &err), FW_ERR_PARSE, "refused: '%s'",
            bad_uris[i]);
     }
     snprintf(s, sizeof(s), "%s@tcp://127.0.0.1:1\n", hex);
-    is(fw_ns_contact_parse(s, got, uri), FW_ERR_PARSE,
+    is(fw_ns_contact_parse(s, got, uri, &err), FW_ERR_PARSE,
        "a newline after a contact given as a string");
     n = snprintf(s, sizeof(s), "%s@tcp://127.0.0.1:1", hex);
     s[3] = 'g';
-    is(fw_ns_contact_parse(s, got, uri), FW_ERR_PARSE, "a non-hex digit");
-    is(fw_ns_contact_parse(s + 1, got, uri), FW_ERR_PARSE, "63 digits");
+    is(fw_ns_contact_parse(s, got, uri, &err), FW_ERR_PARSE, "a non-hex digit");
+    is(fw_ns_contact_parse(s + 1, got, uri, &err), FW_ERR_PARSE, "63 digits");
     snprintf(s, sizeof(s), "0%s@tcp://127.0.0.1:1", hex);
-    is(fw_ns_contact_parse(s, got, uri), FW_ERR_PARSE, "65 digits");
+    is(fw_ns_contact_parse(s, got, uri, &err), FW_ERR_PARSE, "65 digits");
     snprintf(s, sizeof(s), "%s tcp://127.0.0.1:1", hex);
-    is(fw_ns_contact_parse(s, got, uri), FW_ERR_PARSE, "no '@'");
-    is(fw_ns_contact_parse(NULL, got, uri), FW_ERR_PARSE, "NULL");
+    is(fw_ns_contact_parse(s, got, uri, &err), FW_ERR_PARSE, "no '@'");
+    is(fw_ns_contact_parse(NULL, got, uri, NULL), FW_ERR_PARSE,
+       "NULL (and no error buffer)");
     is_str(uri, "untouched", "uri untouched by every failure");
     ok(n > 0 && got[0] == 0 && got[31] == 31, "secret untouched too");
 }
