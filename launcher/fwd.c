@@ -508,7 +508,7 @@ fwd_cleanup(fwd_t *d)
     fw_launch_tree_cleanup(&d->tree);
     for (i = 0; d->child_pids != NULL && i < d->tree.nchildren; i++)
         if (d->child_pids[i] > 0)
-            kill(d->child_pids[i], SIGTERM);
+            fw_launch_daemon_kill(d->child_pids[i], SIGTERM);
     free(d->child_pids);
     fw_oob_listener_destroy(d->tcp_l);
     fw_oob_listener_destroy(d->proc_l);

@@ -114,7 +114,7 @@ fwrun_shutdown(fwrun_t *r)
          * told: stop it now rather than wait out the cap */
         for (i = 0; i < r->tree.nchildren; i++)
             if (r->child_pids[i] > 0 && r->tree.children[i] == NULL)
-                kill(r->child_pids[i], SIGTERM);
+                fw_launch_daemon_kill(r->child_pids[i], SIGTERM);
         if (r->exit_timer == NULL)
             r->exit_timer = evtimer_new(r->base, fwrun_exit_cb, r);
         if (r->exit_timer == NULL) {
@@ -847,7 +847,7 @@ fwrun_cleanup(fwrun_t *r)
 
     for (i = 0; r->child_pids != NULL && i < r->tree.nchildren; i++) {
         if (r->child_pids[i] > 0) {
-            kill(r->child_pids[i], SIGKILL);
+            fw_launch_daemon_kill(r->child_pids[i], SIGKILL);
             waitpid(r->child_pids[i], NULL, 0);
         }
     }

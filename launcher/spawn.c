@@ -92,6 +92,9 @@ fw_launch_daemon_start(const fw_launch_daemon_spec_t *spec, pid_t *pid_p,
         return FW_ERR_SYSTEM;
     }
     if (pid == 0) {
+        /* its own process group: what the agent starts (a shell's
+         * children, ssh's helpers) is signalled with it */
+        setpgid(0, 0);
         prctl(PR_SET_PDEATHSIG, SIGTERM);
         fw_launch_child_reset_signals();
         /* the daemon reads the secret from stdin (agents) or env (local) */
@@ -105,6 +108,9 @@ fw_launch_daemon_start(const fw_launch_daemon_spec_t *spec, pid_t *pid_p,
                 strerror(errno));
         _exit(127);
     }
+    /* also here, against the race with an early fw_launch_daemon_kill */
+    if (setpgid(pid, pid) != 0 && errno != EACCES && errno != ESRCH)
+        FW_LOG_DEBUG("launch", "daemon %u: setpgid: %m", spec->id);
     close(fds[0]);
     snprintf(line, sizeof(line), "%s\n", spec->local ? "" : spec->secret_hex);
     w = write(fds[1], line, strlen(line));
@@ -115,6 +121,16 @@ fw_launch_daemon_start(const fw_launch_daemon_spec_t *spec, pid_t *pid_p,
     free(argv);
     *pid_p = pid;
     return FW_SUCCESS;
+}
+
+void
+fw_launch_daemon_kill(pid_t pid, int sig)
+{
+    if (pid <= 0)
+        return;
+    /* the group may be gone while its leader is still unreaped */
+    if (kill(-pid, sig) != 0 && kill(pid, sig) != 0 && errno != ESRCH)
+        FW_LOG_DEBUG("launch", "kill %d: %m", (int)pid);
 }
 
 /* In the vfork child: only system calls, then exec or _exit. */

@@ -30,11 +30,21 @@ typedef struct fw_launch_daemon_spec {
 
 /*
  * Start a daemon. The child gets PR_SET_PDEATHSIG(SIGTERM) so it does not
- * outlive its parent. On success *pid_p is the local child's pid (the
- * agent's, for remote hosts). The secret never appears in an argv.
+ * outlive its parent, and its own process group (pgid = pid), so that
+ * whatever an agent starts on this host goes with it. On success *pid_p
+ * is the local child's pid (the agent's, for remote hosts). The secret
+ * never appears in an argv.
  */
 fw_status_t fw_launch_daemon_start(const fw_launch_daemon_spec_t *spec,
                                    pid_t *pid_p, fw_error_t *err);
+
+/*
+ * Send sig to the process group of a child started by
+ * fw_launch_daemon_start (the agent and what it started here), or to
+ * pid alone if the group is gone. Call only while pid is not reaped
+ * (else the group id may be another's). pid <= 0: nothing.
+ */
+void fw_launch_daemon_kill(pid_t pid, int sig);
 
 typedef struct fw_launch_proc_spec {
     const char *path;  /* resolved executable */

@@ -304,6 +304,20 @@ fw_run "agent fails deep in the tree" -- --launch-agent "$T/agent-fail.sh" \
 t_ok $? "the agent fails for ${A[9]} (daemon 10, started by daemon 4):" \
     "the host is named, exit 1 (got $R_RC)"
 
+# an agent that hangs (a shell whose child never ends, as ssh waiting on a
+# host that does not answer): after the launch timeout nothing of it may
+# be left, its children included (fwrun signals the agent's process group)
+t_script agent-hang.sh <<EOS
+#!/bin/sh
+"$T/sleep" 100
+EOS
+FW_LAUNCH_TIMEOUT_MS=1000 fw_run "agent hangs" -- --launch-agent \
+    "$T/agent-hang.sh" --host "${A[0]}" "$T/ready.sh"
+[ "$R_RC" -eq 1 ] &&
+    grep -qF "daemons on ${A[0]} did not report within 1000 ms" "$R_ERR"
+t_ok $? "an agent that hangs: the launch times out naming ${A[0]}, exit 1" \
+    "(got $R_RC), and the agent's sleep is gone too (checked above)"
+
 # --- daemons that die before they report --------------------------------------------------
 t_script fwd-die.sh <<EOS
 #!/bin/sh
