@@ -93,8 +93,10 @@ fwrun_children_alive(const fwrun_t *r)
 {
     uint32_t i, k = 0;
 
+    /* a daemon whose agent left already (ssh -f) is alive while its
+     * tree connection is */
     for (i = 0; i < r->tree.nchildren; i++)
-        if (r->child_pids[i] > 0)
+        if (r->child_pids[i] > 0 || r->tree.children[i] != NULL)
             k++;
     return k;
 }
@@ -521,8 +523,10 @@ fwrun_child_closed(fw_oob_conn_t *c, fw_status_t why, void *arg)
     if (slot == NULL || *slot != c)
         return;
     *slot = NULL;
-    if (r->state == FWRUN_SHUTDOWN)
+    if (r->state == FWRUN_SHUTDOWN) {
+        fwrun_shutdown(r); /* maybe the last daemon we waited for */
         return;
+    }
     fprintf(stderr, "fwrun: lost connection to the daemon on host %s\n",
             r->dhosts[id]);
     fwrun_fail(r, FWRUN_EXIT_ERROR);
@@ -546,6 +550,26 @@ fwrun_daemon_is_local(const fwrun_t *r, uint32_t id)
     return 0;
 }
 
+/*
+ * The launch agent of daemon id exited after its daemon reported (ssh -f,
+ * an agent that backgrounds the daemon): not the daemon's death, which
+ * its tree connection tells. 1 if so; 0 if the exit is the daemon's
+ * (this host's fwd, exec'd without an agent) or came before its REPORT.
+ */
+static int
+fwrun_agent_gone(const fwrun_t *r, uint32_t id, int st)
+{
+    if (!r->reported[id] || fwrun_daemon_is_local(r, id))
+        return 0;
+    FW_LOG_DEBUG("launch", "the launch agent of the daemon on %s exited "
+                 "with %s %d; its tree connection %s", r->dhosts[id],
+                 WIFSIGNALED(st) ? "signal" : "status",
+                 WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st),
+                 r->tree.children[id - r->tree.first_child] != NULL
+                     ? "stays open" : "is gone");
+    return 1;
+}
+
 static void
 fwrun_reap(fwrun_t *r)
 {
@@ -567,6 +591,8 @@ fwrun_reap(fwrun_t *r)
             r->child_pids[i] = 0;
             id = r->tree.first_child + i;
             if (r->state == FWRUN_SHUTDOWN || r->lost[id])
+                break;
+            if (fwrun_agent_gone(r, id, st))
                 break;
             if (!r->reported[id])
                 fprintf(stderr, "fwrun: cannot start the daemon on host %s: "

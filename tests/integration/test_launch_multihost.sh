@@ -7,8 +7,10 @@
 # --host and -x per app, stdin
 # reaches rank 0 on its host; 16 hosts as a daemon tree of fan-out 2
 # (depth 4); failures: a rank, a leaf or inner daemon killed, kill -9 of
-# fwrun, launch agents that fail, daemons that die before reporting, an
-# unknown host. After every job no process may be left in any host.
+# fwrun, launch agents that fail, hang or leave early once their daemon
+# runs (ssh -f), daemons that die before reporting, an unknown host, a
+# host cut off by a network partition (keepalive). After every job no
+# process may be left in any host.
 # Needs root; exit 77 (skip) otherwise.
 set -u
 
@@ -317,6 +319,40 @@ FW_LAUNCH_TIMEOUT_MS=1000 fw_run "agent hangs" -- --launch-agent \
     grep -qF "daemons on ${A[0]} did not report within 1000 ms" "$R_ERR"
 t_ok $? "an agent that hangs: the launch times out naming ${A[0]}, exit 1" \
     "(got $R_RC), and the agent's sleep is gone too (checked above)"
+
+# an agent that leaves once its daemon runs (as ssh -f, or an agent that
+# backgrounds the daemon): it exits 0 after the REPORT (it waits for a
+# rank to start, which is after every daemon reported), the daemon in
+# its own session with the secret still on its stdin. Not a daemon's
+# death: the job runs to its end and exits 0, nothing left.
+t_script agent-bg.sh <<EOS
+#!/bin/sh
+# dash gives an async command /dev/null for stdin unless redirected
+# from another fd: the secret is on ours
+exec 3<&0
+setsid "$agent" "\$@" <&3 3<&- >/dev/null 2>&1 &
+i=0
+until [ -e "$T/go.0" ] || [ -e "$T/go.1" ] || [ \$i -ge 200 ]; do
+    "$T/sleep" 0.05
+    i=\$((i + 1))
+done
+exit 0
+EOS
+t_script bg-rank.sh <<EOS
+#!/bin/sh
+: >"$T/go.\$FW_RANK"
+"$T/sleep" 1.5
+echo "done \$FW_RANK"
+EOS
+rm -f "$T"/go.*
+fw_run "agent backgrounds its daemon" -- --launch-agent "$T/agent-bg.sh" \
+    --host "${A[0]},${A[1]}" "$T/bg-rank.sh"
+[ "$R_RC" -eq 0 ] && [ "$(grep -c '^done' "$R_OUT")" -eq 2 ] &&
+    [ -e "$T/go.0" ] && ! grep -q "died" "$R_ERR"
+st=$?
+t_ok "$st" "an agent that exits 0 after its daemon reported: the job runs" \
+    "to completion, exit 0 (got $R_RC)"
+[ "$st" -ne 0 ] && t_diag_job
 
 # --- daemons that die before they report --------------------------------------------------
 t_script fwd-die.sh <<EOS
