@@ -405,18 +405,24 @@ static void
 fwd_sig_cb(evutil_socket_t sig, short what, void *arg)
 {
     fwd_t *d = arg;
-
-    char text[FW_LAUNCH_HOST_MAX + 96];
+    char text[FW_LAUNCH_HOST_MAX + FW_JOBID_MAX + 96];
 
     if (sig == SIGCHLD) {
         fwd_procs_reap(d);
         return;
     }
-    if (!d->shutting_down) { /* fwrun hears it before its ranks' ends */
+    /* fwrun hears it before its ranks' ends. Before CONFIG we have
+     * neither our host's name (the job's, not gethostname(), which
+     * namespace hosts share) nor a route: name us by id and job. */
+    if (!d->shutting_down && d->configured)
         snprintf(text, sizeof(text), "the daemon on host %s got %s; "
                  "terminating the job", d->hostname, strsignal((int)sig));
+    else if (!d->shutting_down)
+        snprintf(text, sizeof(text), "daemon %u of job %s got %s before "
+                 "its configuration; exiting", d->id, d->jobid,
+                 strsignal((int)sig));
+    if (!d->shutting_down)
         fwd_send_fail(d, d->id, FW_LAUNCH_FAIL_DAEMON, text);
-    }
     fwd_shutdown(d, SIGKILL);
 }
 
@@ -555,8 +561,8 @@ main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     signal(SIGINT, SIG_IGN);
     prctl(PR_SET_CHILD_SUBREAPER, 1);
-    if (gethostname(d.hostname, sizeof(d.hostname) - 1) != 0)
-        snprintf(d.hostname, sizeof(d.hostname), "unknown");
+    /* d.hostname is the job's name for this host, from CONFIG: not
+     * gethostname(), which namespace hosts (containers) share */
     if (fwd_setup(&d, parent_uri) != FW_SUCCESS)
         rc = 1;
     else

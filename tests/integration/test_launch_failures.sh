@@ -319,6 +319,43 @@ for sig in TERM HUP; do
         "ranks' end, and exits 1 (got $R_RC)"
 done
 
+# SIGTERM before CONFIG: the daemon does not know the job's name for its
+# host yet, and must not use gethostname() (namespace hosts and
+# containers share one): it names itself by id and job. Its parent here
+# is a listener that accepts and says nothing.
+python3 -c '
+import socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(1)
+s.settimeout(15)
+print(s.getsockname()[1], flush=True)
+c, _ = s.accept()
+time.sleep(15)
+' >"$T/silent.port" &
+silent=$!
+i=0
+while [ ! -s "$T/silent.port" ] && [ "$i" -lt 250 ]; do
+    sleep 0.02
+    i=$((i + 1))
+done
+FW_JOB_SECRET=$(printf '%064d' 7) timeout -s KILL 10 "$FWD" --id 2 \
+    --parent "tcp://127.0.0.1:$(cat "$T/silent.port")" --jobid "fw$$.wo" \
+    2>"$T/preconf.err" &
+fwd=$!
+sleep 0.5
+kill -TERM "$fwd"
+wait "$fwd"
+rc=$?
+kill "$silent" 2>/dev/null
+wait "$silent" 2>/dev/null
+grep -qF "daemon 2 of job fw$$.wo got Terminated before its configuration" \
+    "$T/preconf.err" && ! grep -qF "on host $(uname -n)" "$T/preconf.err"
+st=$?
+t_ok "$st" "SIGTERM to fwd before its CONFIG: named by id and job, not by" \
+    "'$(uname -n)' (rc $rc)"
+[ "$st" -ne 0 ] && diag "$(cat "$T/preconf.err")"
+
 # --- kill -9 of fwrun -------------------------------------------------------------------
 fw_start "kill -9 of fwrun" -- -n 4 --oversubscribe "$T/ready.sh"
 fw_wait_lines '^ready' 4 && kill -KILL "$R_PID"

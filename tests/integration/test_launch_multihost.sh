@@ -263,6 +263,23 @@ fw_finish
 t_ok $? "kill -9 of the fwd on ${A[0]} (8 daemons below it): fwrun names" \
     "the host, exits 1 (got $R_RC)"
 
+# a daemon that gets SIGTERM names its host as the host list does, not by
+# its uname (which every namespace host shares with this one)
+fw_start "kill -TERM of a fwd" -- --launch-agent "$agent" --host "$H4" \
+    "$T/ready.sh"
+if fw_wait_lines '^ready' 4; then
+    d=$(fw_daemon_pid 3)
+    [ -n "$d" ] && kill -TERM "$d"
+fi
+fw_finish
+[ "$R_RC" -eq 1 ] &&
+    grep -qF "the daemon on host ${A[2]} got Terminated" "$R_ERR" &&
+    ! grep -qF "on host $(uname -n) " "$R_ERR"
+st=$?
+t_ok "$st" "kill -TERM of the fwd on ${A[2]}: its message names ${A[2]}," \
+    "not '$(uname -n)' (rc $R_RC)"
+[ "$st" -ne 0 ] && t_diag_job
+
 # --- kill -9 of fwrun ----------------------------------------------------------------
 fw_start "kill -9 of fwrun, 4 hosts" -- --launch-agent "$agent" \
     --host "$H4" "$T/ready.sh"
