@@ -362,11 +362,13 @@ size_t fw_fab_cq_data_size(const fw_fab_t *fab);
  * fw_fab_tsend() whose message also carries data (at most
  * fw_fab_cq_data_size() bytes of it), handed to the receiver's
  * completion (fw_fab_cmpl_t.data). FW_ERR_UNSUPPORTED when the endpoint
- * carries no CQ data or data does not fit.
+ * carries no CQ data or data does not fit. The non-blocking form takes a
+ * time limit (< 0: none): past it, progress completes the send with
+ * FW_ERR_TIMEOUT (a peer that is gone may never take it).
  */
 fw_status_t fw_fab_tsenddata_nb(fw_fab_t *fab, uint64_t peer, uint64_t tag,
                                 uint64_t data, const void *buf, size_t len,
-                                fw_fab_cb_t cb, void *arg);
+                                int timeout_ms, fw_fab_cb_t cb, void *arg);
 fw_status_t fw_fab_tsenddata(fw_fab_t *fab, uint64_t peer, uint64_t tag,
                              uint64_t data, const void *buf, size_t len,
                              int timeout_ms);

@@ -556,6 +556,54 @@ fw_fab_op_submit(fw_fab_op_t *op)
 }
 
 /*---------------------------------------------------------------------------*/
+/* Take a queued op off the retry queue. */
+static void
+fw_fab_op_unqueue(fw_fab_t *fab, fw_fab_op_t *op)
+{
+    fw_fab_op_t **pp;
+
+    for (pp = &fab->retry_head; *pp != NULL; pp = &(*pp)->qnext) {
+        if (*pp != op)
+            continue;
+        *pp = op->qnext;
+        break;
+    }
+    fab->retry_tail = NULL;
+    for (pp = &fab->retry_head; *pp != NULL; pp = &(*pp)->qnext)
+        fab->retry_tail = *pp;
+    op->qnext = NULL;
+}
+
+/*---------------------------------------------------------------------------*/
+/* Non-blocking ops past their time limit: a queued one completes with
+ * FW_ERR_TIMEOUT (the provider never had it: a send to a dead peer can be
+ * refused with -FI_EAGAIN forever), a posted one is cancelled (its
+ * completion says FW_ERR_TIMEOUT). */
+static void
+fw_fab_op_expire(fw_fab_t *fab)
+{
+    uint64_t now = 0;
+    fw_fab_op_t *op, *next;
+
+    for (op = fab->ops; op != NULL; op = next) {
+        next = op->next;
+        if (op->deadline_ns == 0 || op->cancelled)
+            continue;
+        if (now == 0)
+            now = fw_time_ns();
+        if (now < op->deadline_ns)
+            continue;
+        op->cancelled = 1;
+        if (op->state == FW_FAB_OP_QUEUED) {
+            fw_fab_op_unqueue(fab, op);
+            fw_fab_op_complete(op, FW_ERR_TIMEOUT, 0, 0, 0);
+        } else if (op->state == FW_FAB_OP_POSTED) {
+            fw_fab_op_cancel(fab, op);
+        }
+    }
+}
+
+/*---------------------------------------------------------------------------*/
 /* Post queued ops in order until the provider pushes back again. */
 static void
 fw_fab_op_retry(fw_fab_t *fab)
@@ -705,6 +753,7 @@ fw_fab_progress(fw_fab_t *fab, size_t *count_p)
         return FW_ERR_WOULD_BLOCK;
     status = fw_fab_cq_drain(fab);
     fw_fab_op_retry(fab);
+    fw_fab_op_expire(fab);
     fab->in_progress++;
     while ((op = fab->done_head) != NULL) {
         fab->done_head = op->qnext;
@@ -772,18 +821,8 @@ fw_fab_wait_sleep(fw_fab_t *fab, uint64_t remaining_ns, uint64_t *nofd_ns)
 static void
 fw_fab_op_abandon(fw_fab_t *fab, fw_fab_op_t *op)
 {
-    fw_fab_op_t **pp;
-
     if (op->state == FW_FAB_OP_QUEUED) {
-        for (pp = &fab->retry_head; *pp != NULL; pp = &(*pp)->qnext) {
-            if (*pp != op)
-                continue;
-            *pp = op->qnext;
-            break;
-        }
-        fab->retry_tail = NULL;
-        for (pp = &fab->retry_head; *pp != NULL; pp = &(*pp)->qnext)
-            fab->retry_tail = *pp;
+        fw_fab_op_unqueue(fab, op);
         fw_fab_op_free(op);
         return;
     }

@@ -160,6 +160,8 @@ struct fw_fab_op {
     uint64_t tag, ignore;
     uint64_t data;  /* remote CQ data to send (with_data) */
     int with_data;
+    uint64_t deadline_ns; /* non-blocking op with a time limit, else 0 */
+    int cancelled;        /* fi_cancel asked once it passed */
     void *user_buf; /* caller's buffer */
     size_t len;
     void *buf;  /* buffer given to the provider (user_buf or bounce) */

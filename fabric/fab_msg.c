@@ -6,6 +6,7 @@
  */
 #include "fabric/fab_internal.h"
 #include "common/log.h"
+#include "common/util.h"
 
 #include <stdlib.h>
 
@@ -96,12 +97,20 @@ fw_fab_cq_data_size(const fw_fab_t *fab)
 /*---------------------------------------------------------------------------*/
 fw_status_t
 fw_fab_tsenddata_nb(fw_fab_t *fab, uint64_t peer, uint64_t tag, uint64_t data,
-                    const void *buf, size_t len, fw_fab_cb_t cb, void *arg)
+                    const void *buf, size_t len, int timeout_ms,
+                    fw_fab_cb_t cb, void *arg)
 {
-    fw_fab_op_t *op;
+    fw_fab_op_t *op = NULL;
+    uint64_t deadline = timeout_ms < 0
+                            ? 0
+                            : fw_time_ns() + (uint64_t)timeout_ms * 1000000u;
+    fw_status_t status;
 
-    return fw_fab_msg_start_data(fab, FW_FAB_OP_TSEND, peer, tag, 0, &data,
-                                 (void *)buf, len, cb, arg, &op);
+    status = fw_fab_msg_start_data(fab, FW_FAB_OP_TSEND, peer, tag, 0, &data,
+                                   (void *)buf, len, cb, arg, &op);
+    if (status == FW_SUCCESS)
+        op->deadline_ns = deadline; /* still ours: callbacks come later */
+    return status;
 }
 
 /*---------------------------------------------------------------------------*/

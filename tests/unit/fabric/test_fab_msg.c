@@ -116,8 +116,8 @@ msg_test_local(const char *prov, fw_fab_t *a, fw_fab_t *b)
     ok(fw_fab_cq_data_size(b) >= 4, "%s carries >= 4 bytes of CQ data (%zu)",
        prov, fw_fab_cq_data_size(b));
     fw_fab_trecv_nb(b, 11, 0, rbuf, sizeof(rbuf), msg_cb, &rs);
-    is(fw_fab_tsenddata_nb(a, peer, 11, 0x8000abcdull, "data", 5, msg_cb,
-                           &ss), FW_SUCCESS, "tsenddata_nb posts");
+    is(fw_fab_tsenddata_nb(a, peer, 11, 0x8000abcdull, "data", 5, 5000,
+                           msg_cb, &ss), FW_SUCCESS, "tsenddata_nb posts");
     msg_progress2(a, b, &ss, &rs);
     ok(rs.cmpl.status == FW_SUCCESS && rs.cmpl.data == 0x8000abcdull &&
            rs.cmpl.len == 5 && strcmp(rbuf, "data") == 0,
@@ -131,7 +131,8 @@ msg_test_local(const char *prov, fw_fab_t *a, fw_fab_t *b)
     ok(rs.cmpl.status == FW_SUCCESS && rs.cmpl.data == 0,
        "a message sent without data completes with data 0");
     if (fw_fab_cq_data_size(b) < 8)
-        is(fw_fab_tsenddata_nb(a, peer, 1, 1ull << 40, "x", 1, msg_cb, &ss),
+        is(fw_fab_tsenddata_nb(a, peer, 1, 1ull << 40, "x", 1, -1, msg_cb,
+                               &ss),
            FW_ERR_UNSUPPORTED, "data wider than cq_data_size is refused");
 
     is(fw_fab_tsend_nb(a, peer, 1, NULL, 5, msg_cb, &ss), FW_ERR_BAD_PARAM,
