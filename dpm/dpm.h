@@ -43,8 +43,10 @@ typedef enum fw_dpm_op {
                                 u32 n, n x (u32 rank, blob address) */
     FW_DPM_OP_SPAWN = 18,    /* spawn request -> status, u32 n, n x u32 code */
     FW_DPM_OP_SPAWN_DONE = 19, /* u64 spawn id: children connected; no reply */
-    FW_DPM_OP_SPAWN_CANCEL = 20 /* u32 reqid of a SPAWN whose answer the
-                                   root stopped waiting for; no reply */
+    FW_DPM_OP_SPAWN_CANCEL = 20, /* u32 reqid of a SPAWN whose answer the
+                                    root stopped waiting for; no reply */
+    FW_DPM_OP_WARM = 21      /* to the daemon only: open your endpoint
+                                now (we are opening ours); no reply */
 } fw_dpm_op_t;
 
 /* Room MPI gives a port name, NUL included (MPI_MAX_PORT_NAME). */

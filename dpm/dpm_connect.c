@@ -491,7 +491,9 @@ fw_dpm_connect_root(const char *port_name, fw_comm_t *comm,
         rc = fw_dpm_tp_send(peer,
                             fw_dpm_tag(FW_DPM_CLASS_PORT, 0, 0, 0) | d.nonce,
                             b.data, b.len, ms);
-        if (rc == FW_ERR_BAD_PARAM) /* refused by a relaying daemon */
+        /* an address the relaying daemon refused, or (shm) whose region
+         * is gone: as for our own endpoint above */
+        if (rc == FW_ERR_BAD_PARAM || rc == FW_ERR_UNREACHABLE)
             rc = FW_ERR_PORT;
     }
     now = fw_time_ns();

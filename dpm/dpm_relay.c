@@ -270,6 +270,8 @@ fw_dpm_relay_send(fw_dpm_relay_t *r, const uint8_t *dest, size_t dlen,
         fw_buf_init(&b);
         fw_buf_put_u32(&b, seq);
         fw_buf_put_u8(&b, off + n < len);
+        fw_buf_put_u32(&b, (uint32_t)(timeout_ms < 0 ? FW_DPM_FOREVER_MS
+                                                     : timeout_ms));
         fw_buf_put_u64(&b, tag);
         fw_buf_put_blob(&b, dest, dlen);
         fw_buf_put_bytes(&b, (const uint8_t *)buf + off, n);

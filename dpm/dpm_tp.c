@@ -21,6 +21,7 @@
 #include "common/param.h"
 #include "common/util.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,48 +58,61 @@ fw_dpm_ep_prime(fw_dpm_state_t *s)
     return rc;
 }
 
-/* The relaying daemon to use, if any: *uri_p and its secret. */
+/* The relaying daemon to use, if any: its uri and secret. */
 static int
-fw_dpm_relay_target(const char **uri_p, uint8_t secret[FW_OOB_SECRET_LEN])
+fw_dpm_relay_target(char uri[FW_OOB_URI_MAX],
+                    uint8_t secret[FW_OOB_SECRET_LEN])
 {
     const char *mode = fw_param_get_str("FW_DPM_RELAY");
-    const char *uri = getenv("FW_RELAY_URI");
+    const char *env = getenv("FW_RELAY_URI");
     const char *hex = getenv("FW_RELAY_SECRET");
+    uint8_t job[FW_OOB_SECRET_LEN];
 
     if (mode != NULL && strcmp(mode, "0") == 0)
         return 0;
-    if (uri != NULL && uri[0] != '\0' && hex != NULL &&
+    if (env != NULL && env[0] != '\0' && strlen(env) < FW_OOB_URI_MAX &&
+        hex != NULL &&
         fw_hex_decode(hex, secret, FW_OOB_SECRET_LEN) == FW_SUCCESS) {
-        *uri_p = uri;
+        snprintf(uri, FW_OOB_URI_MAX, "%s", env);
         return 1;
     }
-    if (mode == NULL || strcmp(mode, "1") != 0)
+    if (mode == NULL || strcmp(mode, "1") != 0 ||
+        fw_oob_secret_from_env(job) != FW_SUCCESS ||
+        fw_dpm_relay_uri(fw_client_g.info.jobid, uri, FW_OOB_URI_MAX) !=
+            FW_SUCCESS)
         return 0;
-    *uri_p = getenv("FW_DAEMON_URI"); /* our own daemon */
-    return *uri_p != NULL && fw_oob_secret_from_env(secret) == FW_SUCCESS;
+    fw_dpm_relay_secret(job, secret); /* our own daemon */
+    memset(job, 0, sizeof(job));
+    return 1;
 }
 
-/* Open our transport: relayed if a daemon takes us, else an endpoint. */
+/* Open our transport: relayed if a daemon takes us, else an endpoint
+ * (our daemon is told first, so that it opens its own meanwhile: our
+ * children may soon want it to relay them). */
 static fw_status_t
 fw_dpm_tp_open(fw_dpm_state_t *s)
 {
     uint8_t secret[FW_OOB_SECRET_LEN];
-    const char *uri = NULL;
+    char uri[FW_OOB_URI_MAX];
     fw_status_t rc;
 
-    if (fw_dpm_relay_target(&uri, secret)) {
+    if (fw_dpm_relay_target(uri, secret)) {
         rc = fw_dpm_relay_open(uri, secret, fw_client_g.info.rank,
                                fw_dpm_timeout_ms("FW_DPM_WIREUP_MS", 0),
                                &s->relay);
         memset(secret, 0, sizeof(secret));
-        if (rc == FW_SUCCESS)
+        if (rc == FW_SUCCESS) {
+            FW_LOG_DEBUG("dpm", "rank %u: relayed by the daemon at %s",
+                         fw_client_g.info.rank, uri);
             return FW_SUCCESS;
+        }
         FW_LOG_DEBUG("dpm", "rank %u: relaying daemon %s: %s; opening our "
                      "own endpoint", fw_client_g.info.rank, uri,
                      fw_strerror(rc));
         if (strcmp(fw_param_get_str("FW_DPM_RELAY"), "1") == 0)
             return rc;
     }
+    (void)fw_dpm_send_req(FW_DPM_OP_WARM, NULL, NULL);
     return fw_client_fab(&fw_client_g, &s->fab);
 }
 

@@ -4,11 +4,33 @@
  * blocking fragment sender used by processes with an endpoint.
  */
 #include "dpm/relay.h"
+#include "common/util.h"
+
+#include <stdio.h>
 
 #include <stdlib.h>
 #include <string.h>
 
 static const uint8_t fw_dpm_relay_magic[2] = {0xfe, 'R'};
+
+void
+fw_dpm_relay_secret(const uint8_t job[FW_OOB_SECRET_LEN],
+                    uint8_t out[FW_OOB_SECRET_LEN])
+{
+    static const char what[] = "fabwire relay 1";
+    uint8_t mac[FW_SHA256_LEN];
+
+    fw_hmac_sha256(job, FW_OOB_SECRET_LEN, what, sizeof(what) - 1, mac);
+    memcpy(out, mac, FW_OOB_SECRET_LEN);
+}
+
+fw_status_t
+fw_dpm_relay_uri(const char *jobid, char *out, size_t size)
+{
+    int n = snprintf(out, size, "unix:@fabwire-relay-%s", jobid);
+
+    return n < 0 || (size_t)n >= size ? FW_ERR_TOO_BIG : FW_SUCCESS;
+}
 
 fw_status_t
 fw_dpm_relay_addr_make(uint32_t id, const void *inner, size_t inner_len,

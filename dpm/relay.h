@@ -20,7 +20,8 @@
  *   RELAY_OPEN     u8 version
  *   RELAY_OPEN_ACK u32 -status, u32 id, str provider, u8 exact_tags,
  *                  blob daemon address
- *   RELAY_SEND     u32 seq, u8 more, u64 tag, blob destination, bytes
+ *   RELAY_SEND     u32 seq, u8 more, u32 timeout_ms, u64 tag, blob
+ *                  destination, bytes
  *                  (a message of more than one frame: same seq, more = 1
  *                  but in the last; the daemon sends it whole)
  *   RELAY_SENT     u32 seq, u32 -status (after the last frame)
@@ -31,6 +32,7 @@
 
 #include "fabric/fab.h"
 #include "common/buf.h"
+#include "oob/oob_wire.h"
 
 #include <fabwire/types.h>
 #include <fabwire/status.h>
@@ -57,6 +59,16 @@ typedef enum fw_dpm_relay_msg_type {
     FW_DPM_MSG_RELAY_SENT = 105,
     FW_DPM_MSG_RELAY_MSG = 106
 } fw_dpm_relay_msg_type_t;
+
+/* The secret of a job's relay listeners: HMAC-SHA256(job secret,
+ * "fabwire relay 1"). It lets other jobs' processes use our daemons'
+ * relaying, nothing else. */
+void fw_dpm_relay_secret(const uint8_t job[FW_OOB_SECRET_LEN],
+                         uint8_t out[FW_OOB_SECRET_LEN]);
+
+/* The relay listener of job jobid's daemon on this host:
+ * "unix:@fabwire-relay-<jobid>". FW_ERR_TOO_BIG if it does not fit. */
+fw_status_t fw_dpm_relay_uri(const char *jobid, char *out, size_t size);
 
 /* Write the relay address of id at a daemon whose address is inner.
  * FW_ERR_TOO_BIG if it exceeds *len_p (which gets its length). */

@@ -493,6 +493,9 @@ fwd_setup(fwd_t *d, const char *parent_uri)
         fprintf(stderr, "fwd: %s\n", err.text);
         return rc;
     }
+    rc = fwd_relay_setup(d);
+    if (rc != FW_SUCCESS)
+        return rc;
     rc = fw_oob_connect(d->base, parent_uri, d->secret, FW_OOB_PEER_DAEMON,
                         d->id, &fwd_parent_ops, d, &parent, &err);
     if (rc != FW_SUCCESS) {

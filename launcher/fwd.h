@@ -5,6 +5,8 @@
  *   fwd_procs.c  starting ranks, their output, exits and kills
  *   fwd_modex.c  segment, fabric window, fence engine, rank connections
  *   fwd_window.c remote windows read for the local ranks
+ *   fwd_fabric.c the endpoint (window, relaying), opened ahead of need
+ *   fwd_relay.c  messages of relayed processes (dpm/relay.h)
  */
 #ifndef FW_LAUNCH_FWD_H
 #define FW_LAUNCH_FWD_H
@@ -71,10 +73,16 @@ typedef struct fwd {
     /* modex (fwd_modex.c) */
     fw_modex_seg_t *seg;
     fw_modex_server_t *modex;
-    fw_fab_t *fab;
+    fw_fab_t *fab;               /* fwd_fabric.c: window and relaying */
+    fw_status_t fab_rc;          /* why it could not open */
+    char fab_err[512];
+    struct fwd_warm *warm;       /* opening in a thread */
     fw_fab_mr_t *fab_mr;
     struct event *fab_ev;
     fwd_win_t *wins;             /* remote windows read for our ranks */
+    /* relaying (fwd_relay.c) */
+    struct fwd_relay *relay;
+    fw_oob_listener_t *relay_l;  /* processes of other jobs we relay */
 } fwd_t;
 
 /* fwd_procs.c */
@@ -92,6 +100,21 @@ void fwd_modex_proc_msg(fwd_t *d, fw_oob_conn_t *c, const fw_oob_hdr_t *h,
 void fwd_modex_proc_closed(fwd_t *d, fw_oob_conn_t *c);
 void fwd_modex_tree_msg(fwd_t *d, const fw_oob_hdr_t *h, const void *p);
 void fwd_modex_rank_gone(fwd_t *d, uint32_t rank);
+
+/* fwd_fabric.c: the endpoint, opened at need or ahead of it */
+fw_status_t fwd_fabric_open(fwd_t *d);
+void fwd_fabric_warm(fwd_t *d);
+void fwd_fabric_cleanup(fwd_t *d);
+
+/* fwd_relay.c: messages of relayed processes (dpm/relay.h) */
+fw_status_t fwd_relay_setup(fwd_t *d);
+void fwd_relay_opened(fwd_t *d, fw_oob_conn_t *c);
+void fwd_relay_msg(fwd_t *d, fw_oob_conn_t *c, const fw_oob_hdr_t *h,
+                   const void *p);
+void fwd_relay_closed(fwd_t *d, fw_oob_conn_t *c);
+void fwd_relay_fabric_ready(fwd_t *d);
+void fwd_relay_stop(fwd_t *d);
+void fwd_relay_free(fwd_t *d);
 void fwd_modex_cleanup(fwd_t *d);
 void fwd_dpm_down(fwd_t *d, const fw_oob_hdr_t *h, const void *p);
 fwd_proc_t *fwd_modex_find(fwd_t *d, uint32_t rank);

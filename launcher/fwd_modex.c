@@ -74,46 +74,18 @@ fwd_modex_to_all(void *arg, uint8_t type, const void *p, size_t len)
 static const struct fw_modex_server_ops fwd_modex_ops = {
     fwd_modex_to_rank, fwd_modex_to_parent, fwd_modex_to_all};
 
-/* Drive the provider (manual progress: peers' reads need us to). */
-static void
-fwd_fab_cb(evutil_socket_t fd, short what, void *arg)
-{
-    fwd_t *d = arg;
-    size_t n = 0;
-    int rounds = 0;
-
-    do {
-        if (fw_fab_progress(d->fab, &n) != FW_SUCCESS)
-            break;
-    } while (n > 0 && ++rounds < 64);
-    /* without a wait fd the 1 ms timer polls; with one, sleep only when
-     * the provider agrees nothing is pending */
-    if (fw_fab_wait_fd(d->fab) >= 0 && fw_fab_trywait(d->fab) != FW_SUCCESS)
-        event_active(d->fab_ev, EV_TIMEOUT, 0);
-}
-
+/* Our window registered on the endpoint, and our entry of the table. */
 static fw_status_t
 fwd_modex_fabric(fwd_t *d, fw_modex_peer_t *peer)
 {
-    fw_fab_params_t params;
     fw_fab_rkey_t rkey;
-    fw_error_t err;
     fw_buf_t b;
     size_t len = sizeof(peer->addr), hlen;
     void *halves = fw_modex_seg_halves(d->seg, &hlen);
-    struct timeval ms = {0, 1000};
-    int wfd;
-    fw_status_t rc;
+    fw_status_t rc = fwd_fabric_open(d);
 
-    memset(&params, 0, sizeof(params));
-    params.field_mask = FW_FAB_PARAMS_FIELD_PROVIDER |
-                        FW_FAB_PARAMS_FIELD_SRC_NODE;
-    params.provider = d->provider != NULL && d->provider[0] ? d->provider
-                                                            : NULL;
-    params.src_node = fw_oob_conn_local_addr(d->tree.parent);
-    rc = fw_fab_open(&params, &d->fab, &err);
     if (rc != FW_SUCCESS) {
-        fwd_send_fail(d, d->id, FW_LAUNCH_FAIL_DAEMON, err.text);
+        fwd_send_fail(d, d->id, FW_LAUNCH_FAIL_DAEMON, d->fab_err);
         return rc;
     }
     rc = fw_fab_addr_get(d->fab, peer->addr, &len);
@@ -136,14 +108,7 @@ fwd_modex_fabric(fwd_t *d, fw_modex_peer_t *peer)
     if (rc != FW_SUCCESS)
         return rc;
     fw_modex_seg_provider_set(d->seg, fw_fab_provider(d->fab),
-                              params.src_node);
-    wfd = fw_fab_wait_fd(d->fab);
-    d->fab_ev = wfd >= 0 ? event_new(d->base, wfd, EV_READ | EV_PERSIST,
-                                     fwd_fab_cb, d)
-                         : event_new(d->base, -1, EV_PERSIST, fwd_fab_cb, d);
-    if (d->fab_ev == NULL ||
-        event_add(d->fab_ev, wfd >= 0 ? NULL : &ms) != 0)
-        return FW_ERR_NO_MEM;
+                              fw_oob_conn_local_addr(d->tree.parent));
     return FW_SUCCESS;
 }
 
@@ -272,7 +237,8 @@ fwd_modex_proc_msg(fwd_t *d, fw_oob_conn_t *c, const fw_oob_hdr_t *h,
         fwd_window_req(d, rank, p, h->len); /* we read it for the rank */
         return;
     }
-    if (h->type == FW_MODEX_MSG_FENCE && d->fab == NULL && d->modex != NULL &&
+    if (h->type == FW_MODEX_MSG_FENCE && d->fab_mr == NULL &&
+        d->modex != NULL && fw_modex_server_epoch(d->modex) == 0 &&
         fwd_modex_needs_fabric(d) &&
         fwd_modex_fabric_start(d) != FW_SUCCESS) {
         FW_LOG_ERR("modex", "daemon %u: no fabric for the first fence",
@@ -295,6 +261,11 @@ static void
 fwd_dpm_up(fwd_t *d, uint32_t rank, const void *p, size_t len)
 {
     fw_buf_t b;
+
+    if (len >= 5 && ((const uint8_t *)p)[4] == FW_DPM_OP_WARM) {
+        fwd_fabric_warm(d); /* for us: children may soon need relaying */
+        return;
+    }
 
     fw_buf_init(&b);
     fw_buf_put_u32(&b, rank);
@@ -366,13 +337,11 @@ fwd_modex_cleanup(fwd_t *d)
 {
     fw_modex_server_destroy(d->modex);
     d->modex = NULL;
-    if (d->fab_ev != NULL)
-        event_free(d->fab_ev);
-    d->fab_ev = NULL;
     fw_fab_mr_dereg(d->fab_mr);
     d->fab_mr = NULL;
-    fw_fab_close(d->fab);
-    d->fab = NULL;
+    fwd_relay_stop(d);
+    fwd_fabric_cleanup(d);
+    fwd_relay_free(d);
     fwd_window_cleanup(d);
     fw_modex_seg_destroy(d->seg);
     d->seg = NULL;

@@ -166,7 +166,10 @@ fwrun_rank_done(fwrun_t *r, uint32_t rank)
     r->nexited++;
     if (r->nexited == r->job.nprocs) {
         fwrun_dpm_job_ended(r);
-        fwrun_shutdown(r);
+        /* our daemons relay the child jobs' processes on their hosts:
+         * they stay until those end (fwrun_reap then shuts down) */
+        if (fwrun_spawn_alive(r) == 0 || r->failed)
+            fwrun_shutdown(r);
     }
 }
 
@@ -612,6 +615,9 @@ fwrun_reap(fwrun_t *r)
     }
     if (r->state == FWRUN_SHUTDOWN)
         fwrun_shutdown(r);
+    else if (r->state == FWRUN_RUNNING && r->nexited == r->job.nprocs &&
+             fwrun_spawn_alive(r) == 0)
+        fwrun_shutdown(r); /* the last child job that kept us up ended */
 }
 
 static void

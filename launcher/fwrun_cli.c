@@ -432,23 +432,34 @@ fwrun_cli_context(fwrun_t *r, fwrun_cli_t *c, int argc, char **argv, int *i,
     return 0;
 }
 
-/* App k's environment: its own -x, then the job's FW_PROVIDER. */
+/* App k's environment: its own -x, then the job's FW_PROVIDER, then (a
+ * spawned job) where its parent's daemons relay it (FW_RELAY_*, set by
+ * the parent's fwrun: dpm/relay.h). */
 static int
 fwrun_cli_app_env(const fwrun_cli_t *c, const fwrun_cli_app_t *ca,
                   fw_launch_app_t *app)
 {
+    static const char *const relay[] = {"FW_RELAY_URI", "FW_RELAY_SECRET"};
     size_t n = 0;
 
-    app->env = calloc(ca->nenv + 2, sizeof(char *));
+    app->env = calloc(ca->nenv + 4, sizeof(char *));
     if (app->env == NULL)
         return -1;
     for (size_t j = 0; j < ca->nenv; j++)
         if ((app->env[n++] = strdup(ca->env[j])) == NULL)
             return -1;
     if (c->provider != NULL &&
-        asprintf(&app->env[n], "FW_PROVIDER=%s", c->provider) < 0) {
-        app->env[n] = NULL;
+        asprintf(&app->env[n++], "FW_PROVIDER=%s", c->provider) < 0) {
+        app->env[n - 1] = NULL;
         return -1;
+    }
+    for (size_t j = 0; j < 2; j++) {
+        const char *v = getenv(relay[j]);
+
+        if (v != NULL && asprintf(&app->env[n++], "%s=%s", relay[j], v) < 0) {
+            app->env[n - 1] = NULL;
+            return -1;
+        }
     }
     return 0;
 }

@@ -16,6 +16,8 @@
 #include "launcher/launch_wire.h"
 #include "dpm/dpm.h"
 #include "dpm/ns_wire.h"
+#include "dpm/relay.h"
+#include "common/util.h"
 #include "common/log.h"
 
 #include <fcntl.h>
@@ -345,12 +347,18 @@ static fw_status_t
 fwrun_spawn_exec(fwrun_t *r, char **argv, uint64_t id, pid_t *pid_p)
 {
     char contact[FW_NS_CONTACT_MAX], jobid[FW_JOBID_MAX + 16];
+    char relay_uri[FW_OOB_URI_MAX], relay_hex[2 * FW_OOB_SECRET_LEN + 1];
+    uint8_t relay_secret[FW_OOB_SECRET_LEN];
     pid_t parent = getpid(), pid;
     int fd;
 
     if (fw_ns_contact_format(r->secret, fw_oob_listener_uri(r->listener),
-                             contact) != FW_SUCCESS)
+                             contact) != FW_SUCCESS ||
+        fw_dpm_relay_uri(r->job.jobid, relay_uri, sizeof(relay_uri)) !=
+            FW_SUCCESS)
         return FW_ERR_NO_MEM;
+    fw_dpm_relay_secret(r->secret, relay_secret);
+    fw_hex_encode(relay_secret, sizeof(relay_secret), relay_hex);
     snprintf(jobid, sizeof(jobid), "%s.%llu", r->job.jobid,
              (unsigned long long)id);
     pid = fork();
@@ -367,6 +375,9 @@ fwrun_spawn_exec(fwrun_t *r, char **argv, uint64_t id, pid_t *pid_p)
         }
         setenv("FW_NS_UPSTREAM", contact, 1);
         setenv("FW_SPAWN_JOBID", jobid, 1);
+        /* our daemons relay the children on their hosts (dpm/relay.h) */
+        setenv("FW_RELAY_URI", relay_uri, 1);
+        setenv("FW_RELAY_SECRET", relay_hex, 1);
         unsetenv("FW_SERVER");
         execv(argv[0], argv);
         fprintf(stderr, "fwrun: cannot run %s for a spawn: %m\n", argv[0]);

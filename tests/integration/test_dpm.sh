@@ -290,8 +290,18 @@ case_spawn() {
         "first; children low: children first), disconnect"
     # explicit slots here and below: a parent of 1 rank leaves 1 free
     # whatever the core count
-    dpm_run "spawn 1 from 1" 2 60 -- --host localhost:2 -n 1 "$P" spawn 1
+    FW_LOG_LEVEL=debug FW_LOG_SUBSYS=dpm dpm_run "spawn 1 from 1" 2 60 -- \
+        --host localhost:2 -n 1 "$P" spawn 1
     dpm_ok "spawn of 1 from 1 parent, same checks"
+    # who carries the child's messages (FW_DPM_RELAY, dpm/relay.h)
+    n=$(grep -c "relayed by the daemon at unix:@fabwire-relay-fw$R_PID\." \
+        "$R_ERR")
+    case ${FW_DPM_RELAY:-auto} in
+    auto) [ "$n" -eq 1 ]
+          dpm_report $? "the child is relayed by its parent's daemon ($n)" ;;
+    0) [ "$n" -eq 0 ]
+       dpm_report $? "FW_DPM_RELAY=0: the child opens its own endpoint" ;;
+    esac
     dpm_run "spawn_multiple" 5 60 -- --oversubscribe -n 2 "$P" \
         spawn_multiple
     dpm_ok "spawn_multiple: 2 x child + 1 x child2 in one job, ranks in" \

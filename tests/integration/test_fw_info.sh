@@ -59,9 +59,10 @@ rc=$?
 [ "$rc" -eq 0 ]
 ok $? "fw-info --env exits 0 (got $rc)"
 missing=""
-for name in $(grep -ho '{"FW_[A-Z0-9_]*"' "$SRC"/common/*.c "$SRC"/oob/*.c \
-    "$SRC"/fabric/*.c "$SRC"/modex/*.c "$SRC"/dpm/*.c "$SRC"/launcher/*.c |
-    tr -d '{"' | sort -u); do
+# entries of the FW_PARAM_TABLEs: a line that starts with {"FW_...
+for name in $(grep -hoE '^[[:space:]]*\{"FW_[A-Z0-9_]*"' "$SRC"/common/*.c \
+    "$SRC"/oob/*.c "$SRC"/fabric/*.c "$SRC"/modex/*.c "$SRC"/dpm/*.c \
+    "$SRC"/launcher/*.c | tr -d '{" \t' | sort -u); do
     grep -q "^  $name (default: " "$out" || missing+=" $name"
 done
 [ -z "$missing" ]

@@ -619,6 +619,15 @@ dpm_check_world_self(void)
           fw_strerror(st), len);
 }
 
+/* FW_DPM_RELAY=1: every process of the test is relayed by a daemon. */
+static int
+dpm_check_relay_forced(void)
+{
+    const char *v = getenv("FW_DPM_RELAY");
+
+    return v != NULL && strcmp(v, "1") == 0;
+}
+
 static void
 dpm_check_world_addr(fw_comm_t *w, int rank, int size)
 {
@@ -628,6 +637,12 @@ dpm_check_world_addr(fw_comm_t *w, int rank, int size)
     fw_status_t st;
 
     st = fw_comm_peer_addr(w, rank, NULL, &len);
+    if (dpm_check_relay_forced()) {
+        /* relayed by the daemon: no endpoint an MPI library could use */
+        CHECK(st == FW_ERR_UNSUPPORTED, "peer_addr of a relayed process: "
+              "%s, want FW_ERR_UNSUPPORTED", fw_strerror(st));
+        return;
+    }
     CHECK(st == FW_ERR_TOO_BIG && len > 0 && len <= FW_MAX_ADDR,
           "peer_addr size query: %s, len %zu", fw_strerror(st), len);
     need = len;
@@ -910,7 +925,9 @@ dpm_check_cycle(fw_comm_t *inter, int side, int c)
           "inter local rank/size %d/%d, world %d/%d", fw_comm_rank(inter),
           fw_comm_size(inter), fw_comm_rank(fw_comm_world()),
           fw_comm_size(fw_comm_world()));
-    CHECK_ST(fw_comm_peer_addr(inter, 0, addr, &len), FW_SUCCESS);
+    /* the other job's processes are relayed too under FW_DPM_RELAY=1 */
+    CHECK_ST(fw_comm_peer_addr(inter, 0, addr, &len),
+             dpm_check_relay_forced() ? FW_ERR_UNSUPPORTED : FW_SUCCESS);
     /* ids both ways between every pair: the acceptor sends first */
     dpm_check_all_pairs(inter, side, side == 0, 0, 1, c, NULL);
     dpm_check_all_pairs(inter, side, side == 1, 0, 1, c, NULL);
@@ -1997,15 +2014,19 @@ dpm_check_noparent(void)
     CHECK_ST(fw_comm_get_parent(NULL), FW_ERR_BAD_PARAM);
 }
 
-/* Open descriptors, how many are sockets, and VmRSS (KiB). */
+/* Open descriptors, how many are sockets, and VmRSS (KiB) of process
+ * pid ("self" or a number). */
 static void
-dpm_check_usage(int *fds, int *socks, long *rss_kb)
+dpm_check_usage_of(const char *pid, int *fds, int *socks, long *rss_kb)
 {
-    DIR *d = opendir("/proc/self/fd");
+    char dir[64], line[256], path[400], link[64];
     struct dirent *e;
-    char line[256], path[300], link[64];
     ssize_t n;
     FILE *f;
+    DIR *d;
+
+    snprintf(dir, sizeof(dir), "/proc/%s/fd", pid);
+    d = opendir(dir);
 
     *fds = 0;
     *socks = 0;
@@ -2015,14 +2036,15 @@ dpm_check_usage(int *fds, int *socks, long *rss_kb)
             if (e->d_name[0] == '.' || atoi(e->d_name) == dirfd(d))
                 continue;
             (*fds)++;
-            snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+            snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
             n = readlink(path, link, sizeof(link) - 1);
             if (n > 0 && strncmp(link, "socket:", 7) == 0)
                 (*socks)++;
         }
         closedir(d);
     }
-    f = fopen("/proc/self/status", "r");
+    snprintf(path, sizeof(path), "/proc/%s/status", pid);
+    f = fopen(path, "r");
     if (f == NULL)
         return;
     while (fgets(line, sizeof(line), f) != NULL)
@@ -2032,18 +2054,27 @@ dpm_check_usage(int *fds, int *socks, long *rss_kb)
 }
 
 static void
+dpm_check_usage(int *fds, int *socks, long *rss_kb)
+{
+    dpm_check_usage_of("self", fds, socks, rss_kb);
+}
+
+static void
 dpm_check_cycles(int n)
 {
     int warm = 3, c, fd0 = 0, fd1 = 0, so0 = 0, so1 = 0, apps[1] = {1};
-    int codes[1];
-    long rss0 = 0, rss1 = 0;
+    int codes[1], dfd0 = 0, dfd1 = 0, dso0 = 0, dso1 = 0;
+    long rss0 = 0, rss1 = 0, drss0 = 0, drss1 = 0;
+    char daemon[32];
     double t0 = 0, ms;
     fw_comm_t *inter;
     fw_status_t st;
 
+    snprintf(daemon, sizeof(daemon), "%d", (int)getppid());
     for (c = 0; c < warm + n; c++) {
         if (c == warm) {
             dpm_check_usage(&fd0, &so0, &rss0);
+            dpm_check_usage_of(daemon, &dfd0, &dso0, &drss0);
             t0 = dpm_check_now_ms();
         }
         inter = NULL;
@@ -2060,7 +2091,14 @@ dpm_check_cycles(int n)
             break;
     }
     dpm_check_usage(&fd1, &so1, &rss1);
+    dpm_check_usage_of(daemon, &dfd1, &dso1, &drss1);
     ms = dpm_check_now_ms() - t0;
+    /* our daemon (fwd is our parent) relayed the children: no leak there
+     * either (a child's relay connection may not have closed yet) */
+    CHECK(dfd1 <= dfd0 + 1, "our daemon's descriptors grew from %d to %d "
+          "over %d cycles", dfd0, dfd1, c - warm);
+    CHECK(drss1 - drss0 < 8192, "our daemon's VmRSS grew from %ld to %ld "
+          "KiB over %d cycles (limit 8 MiB)", drss0, drss1, c - warm);
     CHECK(c == warm + n, "only %d of %d cycles", c - warm, n);
     /* the fabric closes the TCP connection to a disconnected peer
      * asynchronously: the last child's socket may still be open (one);
@@ -2073,8 +2111,9 @@ dpm_check_cycles(int n)
           "cycles (limit 8 MiB)", rss0, rss1, c - warm);
     if (fw_comm_rank(fw_comm_world()) == 0)
         printf("cycles %d: %.1f ms each, fds %d -> %d, VmRSS %ld -> %ld "
-               "KiB\n", c - warm, c > warm ? ms / (c - warm) : 0.0, fd0,
-               fd1, rss0, rss1);
+               "KiB; daemon fds %d -> %d, VmRSS %ld -> %ld KiB\n", c - warm,
+               c > warm ? ms / (c - warm) : 0.0, fd0, fd1, rss0, rss1, dfd0,
+               dfd1, drss0, drss1);
 }
 
 /***************************************************************************/
