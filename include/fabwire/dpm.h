@@ -75,12 +75,16 @@ fw_status_t fw_comm_recv(fw_comm_t *comm, int src, int tag, void *buf,
  * intercommunicator, of the group otherwise), for an MPI library's own
  * address vector; fw_fabric_provider() names its provider. Two-call size
  * query: buf NULL or *len too small sets *len and returns FW_ERR_TOO_BIG.
+ * FW_ERR_UNSUPPORTED for a process relayed by a daemon (a spawned child,
+ * by default: FW_DPM_RELAY), which has no endpoint of its own; run with
+ * FW_DPM_RELAY=0 when the MPI library needs every process's address.
  */
 fw_status_t fw_comm_peer_addr(const fw_comm_t *comm, int remote_rank,
                               void *buf, size_t *len);
 
 /* Provider of this process's endpoint ("tcp;ofi_rxm", "shm", "verbs;
- * ofi_rxm", ...), opening the endpoint if needed; NULL if it cannot. */
+ * ofi_rxm", ...), or of the daemon's that relays it, opening the
+ * endpoint if needed; NULL if it cannot. */
 const char *fw_fabric_provider(void);
 
 /*
