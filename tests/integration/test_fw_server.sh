@@ -258,11 +258,19 @@ cp "$URI" "$T/secret.uri"
 chmod 600 "$T/secret.uri"
 if [ "$(id -u)" -eq 0 ]; then
     if command -v setpriv >/dev/null; then
-        # as nobody: root reads any file
+        # as nobody: root reads any file. A copy of fwrun nobody can run:
+        # the build tree may be where nobody cannot go (a fresh clone in
+        # a mode-700 directory)
+        nb=$(mktemp -d)
+        chmod 755 "$nb"
+        cp "$FWRUN" "$nb/fwrun"
+        cp "$(dirname "$FWRUN")/fwd" "$nb/fwd"
+        chmod 755 "$nb/fwrun" "$nb/fwd"
         setpriv --reuid 65534 --regid 65534 --clear-groups \
-            timeout -s KILL 20 "$FWRUN" --server "file:$T/secret.uri" \
+            timeout -s KILL 20 "$nb/fwrun" --server "file:$T/secret.uri" \
             -n 1 true >/dev/null 2>"$T/fc.err"
         rc=$?
+        rm -rf "$nb"
         [ "$rc" -eq 2 ] &&
             grep -qF "$T/secret.uri: Permission denied" "$T/fc.err"
         t_ok $? "fwrun --server file:PATH that is not readable: exit 2" \
