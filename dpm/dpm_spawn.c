@@ -4,7 +4,7 @@
  *
  * The spawn root opens a private port and sends SPAWN to fwrun:
  *   u32 napps, napps x (str cmd, strv argv, u32 maxprocs,
- *   u32 ninfo, ninfo x (str key, str value)), str port
+ *   u32 ninfo, ninfo x (str key, str value)), str port, u8 relay
  * fwrun answers once the child job is on its way (u64 spawn id) or with
  * an error and a code per child (u32 n, n x u32 -status). The root then
  * accepts the children's connect on the port, while watching for a second
@@ -16,6 +16,7 @@
 #include "dpm/dpm_int.h"
 #include "modex/modex_client.h"
 #include "common/log.h"
+#include "common/param.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -159,6 +160,8 @@ fw_dpm_spawn_pack(const fw_dpm_spawn_req_t *q, const char *port, fw_buf_t *b)
         fw_dpm_info_pack(q->infos != NULL ? q->infos[i] : NULL, b);
     }
     fw_buf_put_str(b, port);
+    /* FW_DPM_RELAY=0 here: the children open endpoints of their own */
+    fw_buf_put_u8(b, strcmp(fw_param_get_str("FW_DPM_RELAY"), "0") != 0);
     return fw_buf_status(b);
 }
 

@@ -68,6 +68,12 @@ fw_dpm_relay_target(char uri[FW_OOB_URI_MAX],
     const char *hex = getenv("FW_RELAY_SECRET");
     uint8_t job[FW_OOB_SECRET_LEN];
 
+    if (mode != NULL && strcmp(mode, "auto") != 0 && strcmp(mode, "0") != 0 &&
+        strcmp(mode, "1") != 0) {
+        FW_LOG_WARN("dpm", "FW_DPM_RELAY: invalid value '%s' (expected "
+                    "auto, 0 or 1), using auto", mode);
+        mode = "auto";
+    }
     if (mode != NULL && strcmp(mode, "0") == 0)
         return 0;
     if (env != NULL && env[0] != '\0' && strlen(env) < FW_OOB_URI_MAX &&
@@ -106,11 +112,15 @@ fw_dpm_tp_open(fw_dpm_state_t *s)
                          fw_client_g.info.rank, uri);
             return FW_SUCCESS;
         }
+        if (strcmp(fw_param_get_str("FW_DPM_RELAY"), "1") == 0) {
+            FW_LOG_ERR("dpm", "rank %u: relaying daemon %s: %s "
+                       "(FW_DPM_RELAY=1)", fw_client_g.info.rank, uri,
+                       fw_strerror(rc));
+            return rc;
+        }
         FW_LOG_DEBUG("dpm", "rank %u: relaying daemon %s: %s; opening our "
                      "own endpoint", fw_client_g.info.rank, uri,
                      fw_strerror(rc));
-        if (strcmp(fw_param_get_str("FW_DPM_RELAY"), "1") == 0)
-            return rc;
     }
     (void)fw_dpm_send_req(FW_DPM_OP_WARM, NULL, NULL);
     return fw_client_fab(&fw_client_g, &s->fab);

@@ -11,7 +11,7 @@
  * name codec carries it as any other address.
  *
  * To a relay address, a message goes to the daemon in fragments of at
- * most FW_DPM_RELAY_FRAG bytes, each tagged FW_DPM_RELAY_TAG (never a dpm
+ * most FW_DPM_RELAY_FRAG bytes (1 MiB of message), each tagged FW_DPM_RELAY_TAG (never a dpm
  * tag) with remote CQ data ID | FW_DPM_RELAY_MORE (not the last one):
  *   u64 tag (the dpm tag), u64 msgid (sender's, per message), bytes
  * The daemon hands each fragment on (RELAY_MSG); the process joins them.
@@ -46,7 +46,10 @@ extern "C" {
 #define FW_DPM_RELAY_MORE (1u << 31)
 #define FW_DPM_RELAY_ID_MAX (FW_DPM_RELAY_MORE - 1)
 #define FW_DPM_RELAY_HDR 16u
-#define FW_DPM_RELAY_FRAG 65536u
+/* A fragment (header included). Above the SAR limit of rxm (128 KiB), so
+ * a fragment the daemon is not ready for waits at its sender (rendezvous)
+ * instead of in the daemon's memory. */
+#define FW_DPM_RELAY_FRAG ((1u << 20) + FW_DPM_RELAY_HDR)
 /* Bytes of a message per RELAY_SEND / RELAY_MSG frame. */
 #define FW_DPM_RELAY_CHUNK (1u << 20)
 /* Relay address overhead: magic and id. */
@@ -61,8 +64,11 @@ typedef enum fw_dpm_relay_msg_type {
 } fw_dpm_relay_msg_type_t;
 
 /* The secret of a job's relay listeners: HMAC-SHA256(job secret,
- * "fabwire relay 1"). It lets other jobs' processes use our daemons'
- * relaying, nothing else. */
+ * "fabwire relay 1"), handed to the job's child jobs instead of the job
+ * secret itself. The listener is a Unix socket, which the OOB layer
+ * authenticates by the peer's uid (SO_PEERCRED, as a daemon's rank
+ * socket), not by this secret: any process of the same user may be
+ * relayed; the secret would matter on a TCP listener. */
 void fw_dpm_relay_secret(const uint8_t job[FW_OOB_SECRET_LEN],
                          uint8_t out[FW_OOB_SECRET_LEN]);
 

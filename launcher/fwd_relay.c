@@ -25,6 +25,12 @@
 #include <string.h>
 
 #define FWD_RELAY_NRX 8
+/* Bytes queued toward one process above which we stop taking fragments
+ * for it: its receive buffer waits (held) and the senders' fabric
+ * backpressure does the rest, as when a process is slow to receive. */
+#define FWD_RELAY_BACKLOG (4u << 20)
+
+static const struct timeval fwd_relay_1ms = {0, 1000};
 
 typedef struct fwd_rclient {
     struct fwd_rclient *next;
@@ -61,6 +67,7 @@ typedef struct fwd_rsend {     /* sends of one message in flight */
 typedef struct fwd_rrx {
     fwd_t *d;
     uint8_t *buf;
+    uint32_t held;   /* id whose backlog is too long: not posted again */
 } fwd_rrx_t;
 
 typedef struct fwd_relay fwd_relay_t;
@@ -73,6 +80,7 @@ struct fwd_relay {
     int posted;
     uint8_t addr[FW_MAX_ADDR]; /* our endpoint's */
     size_t addr_len;
+    struct event *held_ev;     /* looks at held receives every 1 ms */
 };
 
 static fwd_rclient_t *
@@ -158,6 +166,11 @@ fwd_relay_rx_cb(const fw_fab_cmpl_t *cmpl, void *arg)
         (void)fwd_relay_to_client(c, msgid,
                                   (cmpl->data & FW_DPM_RELAY_MORE) != 0, tag,
                                   data, n);
+        if (fw_oob_conn_pending(c->conn) > FWD_RELAY_BACKLOG) {
+            x->held = c->id; /* posted again when it has drained */
+            evtimer_add(x->d->relay->held_ev, &fwd_relay_1ms);
+            return;
+        }
     } else {
         FW_LOG_DEBUG("dpm", "daemon %u: relay: fragment for id %llu, gone",
                      x->d->id, (unsigned long long)cmpl->data);
@@ -165,6 +178,33 @@ fwd_relay_rx_cb(const fw_fab_cmpl_t *cmpl, void *arg)
     if (fwd_relay_post(x) != FW_SUCCESS)
         FW_LOG_ERR("dpm", "daemon %u: relay: cannot post a receive",
                    x->d->id);
+}
+
+/* Held receives whose process drained (or left) are posted again. */
+static void
+fwd_relay_held_cb(evutil_socket_t fd, short what, void *arg)
+{
+    fwd_t *d = arg;
+    fwd_rclient_t *c;
+    int waiting = 0;
+
+    for (int i = 0; i < FWD_RELAY_NRX && d->fab != NULL; i++) {
+        fwd_rrx_t *x = &d->relay->rx[i];
+
+        if (x->held == 0)
+            continue;
+        c = fwd_relay_client(d, x->held);
+        if (c != NULL && fw_oob_conn_pending(c->conn) > FWD_RELAY_BACKLOG / 2) {
+            waiting = 1;
+            continue;
+        }
+        x->held = 0;
+        if (fwd_relay_post(x) != FW_SUCCESS)
+            FW_LOG_ERR("dpm", "daemon %u: relay: cannot post a receive",
+                       d->id);
+    }
+    if (waiting)
+        evtimer_add(d->relay->held_ev, &fwd_relay_1ms);
 }
 
 /******************/
@@ -524,6 +564,9 @@ fwd_relay_setup(fwd_t *d)
     d->relay = calloc(1, sizeof(*d->relay));
     if (d->relay == NULL)
         return FW_ERR_NO_MEM;
+    d->relay->held_ev = evtimer_new(d->base, fwd_relay_held_cb, d);
+    if (d->relay->held_ev == NULL)
+        return FW_ERR_NO_MEM;
     fw_dpm_relay_secret(d->secret, secret);
     rc = fw_dpm_relay_uri(d->jobid, uri, sizeof(uri));
     if (rc == FW_SUCCESS)
@@ -561,6 +604,8 @@ fwd_relay_free(fwd_t *d)
 
     if (d->relay == NULL)
         return;
+    if (d->relay->held_ev != NULL)
+        event_free(d->relay->held_ev);
     for (int i = 0; i < FWD_RELAY_NRX; i++)
         free(d->relay->rx[i].buf);
     while ((p = d->relay->peers) != NULL) {

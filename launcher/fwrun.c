@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include "launcher/fwrun.h"
+#include "fabric/fab.h"
 #include "launcher/fwrun_dpm.h"
 #include "dpm/dpm.h"
 #include "launcher/spawn.h"
@@ -593,6 +594,9 @@ fwrun_reap(fwrun_t *r)
                 continue;
             r->child_pids[i] = 0;
             id = r->tree.first_child + i;
+            /* a daemon killed outright leaves its shm provider region */
+            if (WIFSIGNALED(st) && fwrun_daemon_is_local(r, id))
+                fw_fab_shm_sweep(pid);
             if (r->state == FWRUN_SHUTDOWN || r->lost[id])
                 break;
             if (fwrun_agent_gone(r, id, st))

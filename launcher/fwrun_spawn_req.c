@@ -9,7 +9,9 @@
  * job's id (FW_SPAWN_JOBID).
  *
  * SPAWN body (dpm/dpm_spawn.c): u32 napps, napps x (str cmd, strv argv,
- * u32 maxprocs, u32 ninfo, ninfo x (str key, str value)), str port.
+ * u32 maxprocs, u32 ninfo, ninfo x (str key, str value)), str port,
+ * u8 relay (0: the children open endpoints of their own, as the spawning
+ * rank runs with FW_DPM_RELAY=0).
  */
 #define _GNU_SOURCE
 #include "launcher/fwrun_spawn_req.h"
@@ -203,6 +205,7 @@ fwrun_spawn_parse(fw_rbuf_t *rb, fwrun_spawn_req_t *q)
         }
     }
     q->port = fw_rbuf_get_str(rb, FW_DPM_PORT_MAX);
+    q->relay = fw_rbuf_get_u8(rb);
     if (rc == FW_SUCCESS && (q->port == NULL ||
                              fw_rbuf_status(rb) != FW_SUCCESS))
         rc = FW_ERR_PROTO;
@@ -344,7 +347,8 @@ fwrun_spawn_argv(const fwrun_t *r, const fwrun_spawn_req_t *q,
 
 /* Fork the child fwrun with its environment. */
 static fw_status_t
-fwrun_spawn_exec(fwrun_t *r, char **argv, uint64_t id, pid_t *pid_p)
+fwrun_spawn_exec(fwrun_t *r, const fwrun_spawn_req_t *q, char **argv,
+                 uint64_t id, pid_t *pid_p)
 {
     char contact[FW_NS_CONTACT_MAX], jobid[FW_JOBID_MAX + 16];
     char relay_uri[FW_OOB_URI_MAX], relay_hex[2 * FW_OOB_SECRET_LEN + 1];
@@ -375,9 +379,16 @@ fwrun_spawn_exec(fwrun_t *r, char **argv, uint64_t id, pid_t *pid_p)
         }
         setenv("FW_NS_UPSTREAM", contact, 1);
         setenv("FW_SPAWN_JOBID", jobid, 1);
-        /* our daemons relay the children on their hosts (dpm/relay.h) */
-        setenv("FW_RELAY_URI", relay_uri, 1);
-        setenv("FW_RELAY_SECRET", relay_hex, 1);
+        /* our daemons relay the children on their hosts (dpm/relay.h),
+         * unless the spawning rank runs with FW_DPM_RELAY=0 */
+        if (q->relay) {
+            setenv("FW_RELAY_URI", relay_uri, 1);
+            setenv("FW_RELAY_SECRET", relay_hex, 1);
+        } else {
+            unsetenv("FW_RELAY_URI");
+            unsetenv("FW_RELAY_SECRET");
+            setenv("FW_DPM_RELAY", "0", 1);
+        }
         unsetenv("FW_SERVER");
         execv(argv[0], argv);
         fprintf(stderr, "fwrun: cannot run %s for a spawn: %m\n", argv[0]);
@@ -401,7 +412,7 @@ fwrun_spawn_start(fwrun_t *r, const fwrun_spawn_req_t *q, uint64_t id,
     self[n] = '\0';
     rc = fwrun_spawn_argv(r, q, self, &a);
     if (rc == FW_SUCCESS)
-        rc = fwrun_spawn_exec(r, a.v, id, pid_p);
+        rc = fwrun_spawn_exec(r, q, a.v, id, pid_p);
     if (rc == FW_SUCCESS && r->opt.verbose) {
         fprintf(stderr, "fwrun: spawn %llu:", (unsigned long long)id);
         for (size_t i = 0; i < a.n; i++)

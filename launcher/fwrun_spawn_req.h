@@ -32,6 +32,7 @@ typedef struct fwrun_spawn_req {
     fwrun_spawn_app_t *apps;
     char *map_by, *npernode;
     char *port;
+    int relay;      /* our daemons may relay the children */
 } fwrun_spawn_req_t;
 
 /* 1 if app goes on the job's hosts (no host or hostfile key). */

@@ -298,7 +298,13 @@ case_spawn() {
         "$R_ERR")
     case ${FW_DPM_RELAY:-auto} in
     auto) [ "$n" -eq 1 ]
-          dpm_report $? "the child is relayed by its parent's daemon ($n)" ;;
+          dpm_report $? "the child is relayed by its parent's daemon ($n)"
+          # FW_DPM_RELAY=0 given to the parent's ranks only: the same
+          FW_LOG_LEVEL=debug FW_LOG_SUBSYS=dpm dpm_run "spawn, -x relay 0" \
+              2 60 -- --host localhost:2 -x FW_DPM_RELAY=0 -n 1 "$P" spawn 1
+          dpm_ok "spawn from a rank with FW_DPM_RELAY=0 (fwrun -x)"
+          ! grep -q "relayed by the daemon" "$R_ERR"
+          dpm_report $? "... its child opens its own endpoint" ;;
     0) [ "$n" -eq 0 ]
        dpm_report $? "FW_DPM_RELAY=0: the child opens its own endpoint" ;;
     esac
@@ -356,6 +362,24 @@ case_failures() {
     s=$(sed -n 's/^dead port: //p' "$R_OUT" | tr '\n' ';')
     dpm_ok "over shm: connect to the port of an exited job fails, no crash" \
         "($s)"
+    # kill -9 of a daemon whose endpoint is an shm region: fwrun removes it
+    rm -f "$T/kport"
+    fw_start "shm daemon killed" -- --provider shm -n 1 "$P" acceptor \
+        "$T/kport" 1
+    fwdpid=""
+    for _ in $(seq 100); do
+        [ -s "$T/kport" ] && fwdpid=$(fw_daemon_pid 1)
+        [ -n "$fwdpid" ] && ls /dev/shm/fabwire-"$fwdpid"_* >/dev/null 2>&1 &&
+            break
+        sleep 0.05
+    done
+    had=$(ls /dev/shm/fabwire-"$fwdpid"_* 2>/dev/null | wc -l)
+    [ -n "$fwdpid" ] && kill -KILL "$fwdpid"
+    fw_finish 10
+    left=$(ls /dev/shm/fabwire-"$fwdpid"_* 2>/dev/null | wc -l)
+    [ "$had" -ge 1 ] && [ "$left" -eq 0 ] && [ "$R_RC" -ne 0 ]
+    dpm_report $? "kill -9 of a daemon with an shm endpoint: its region" \
+        "goes (had $had, left $left, fwrun exit $R_RC)"
     dpm_run "spawn_fail" 2 60 -- --oversubscribe -n 1 "$P" spawn_fail
     s=$(sed -n 's/^missing program: //p' "$R_OUT")
     grep -q "ended before its ranks connected back" "$R_ERR"
