@@ -4,7 +4,7 @@
  *
  * The spawn root opens a private port and sends SPAWN to fwrun:
  *   u32 napps, napps x (str cmd, strv argv, u32 maxprocs,
- *   u32 ninfo, ninfo x (str key, str value)), str port, u8 relay
+ *   u32 ninfo, ninfo x (str key, str value)), str port, u8 relay, str cwd
  * fwrun answers once the child job is on its way (u64 spawn id) or with
  * an error and a code per child (u32 n, n x u32 -status). The root then
  * accepts the children's connect on the port, while watching for a second
@@ -20,6 +20,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /****************/
 /* Info objects */
@@ -145,6 +146,8 @@ typedef struct fw_dpm_spawn_req {
 static fw_status_t
 fw_dpm_spawn_pack(const fw_dpm_spawn_req_t *q, const char *port, fw_buf_t *b)
 {
+    char cwd[4096];
+
     fw_buf_put_u32(b, (uint32_t)q->count);
     for (int i = 0; i < q->count; i++) {
         char *const *av = q->argvs != NULL ? q->argvs[i] : NULL;
@@ -162,6 +165,9 @@ fw_dpm_spawn_pack(const fw_dpm_spawn_req_t *q, const char *port, fw_buf_t *b)
     fw_buf_put_str(b, port);
     /* FW_DPM_RELAY=0 here: the children open endpoints of their own */
     fw_buf_put_u8(b, strcmp(fw_param_get_str("FW_DPM_RELAY"), "0") != 0);
+    /* relative paths are ours, as mpirun resolves them for MPI_Comm_spawn:
+     * the children start in our working directory (or their wdir) */
+    fw_buf_put_str(b, getcwd(cwd, sizeof(cwd)) != NULL ? cwd : "");
     return fw_buf_status(b);
 }
 

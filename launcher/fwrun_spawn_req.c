@@ -11,7 +11,8 @@
  * SPAWN body (dpm/dpm_spawn.c): u32 napps, napps x (str cmd, strv argv,
  * u32 maxprocs, u32 ninfo, ninfo x (str key, str value)), str port,
  * u8 relay (0: the children open endpoints of their own, as the spawning
- * rank runs with FW_DPM_RELAY=0).
+ * rank runs with FW_DPM_RELAY=0), str cwd (the spawning rank's working
+ * directory: the child fwrun starts there when this host has it).
  */
 #define _GNU_SOURCE
 #include "launcher/fwrun_spawn_req.h"
@@ -102,6 +103,7 @@ fwrun_spawn_req_free(fwrun_spawn_req_t *q)
     free(q->map_by);
     free(q->npernode);
     free(q->port);
+    free(q->cwd);
 }
 
 /* Keep value in *slot (first one wins); value is taken. */
@@ -170,6 +172,35 @@ fwrun_spawn_info(fwrun_spawn_req_t *q, fwrun_spawn_app_t *a, char *key,
     return rc;
 }
 
+/* A relative hostfile is the spawning rank's: make it absolute (the
+ * slot prediction reads it here, the child fwrun in the rank's cwd). */
+static fw_status_t
+fwrun_spawn_abs(char **path, const char *cwd)
+{
+    char *abs = NULL;
+
+    if (*path == NULL || (*path)[0] == '/' || cwd[0] == '\0')
+        return FW_SUCCESS;
+    if (asprintf(&abs, "%s/%s", cwd, *path) < 0)
+        return FW_ERR_NO_MEM;
+    free(*path);
+    *path = abs;
+    return FW_SUCCESS;
+}
+
+static fw_status_t
+fwrun_spawn_req_paths(fwrun_spawn_req_t *q)
+{
+    fw_status_t rc = FW_SUCCESS;
+
+    for (uint32_t i = 0; i < q->napps && rc == FW_SUCCESS; i++) {
+        rc = fwrun_spawn_abs(&q->apps[i].hostfile, q->cwd);
+        if (rc == FW_SUCCESS)
+            rc = fwrun_spawn_abs(&q->apps[i].add_hostfile, q->cwd);
+    }
+    return rc;
+}
+
 fw_status_t
 fwrun_spawn_parse(fw_rbuf_t *rb, fwrun_spawn_req_t *q)
 {
@@ -206,9 +237,12 @@ fwrun_spawn_parse(fw_rbuf_t *rb, fwrun_spawn_req_t *q)
     }
     q->port = fw_rbuf_get_str(rb, FW_DPM_PORT_MAX);
     q->relay = fw_rbuf_get_u8(rb);
-    if (rc == FW_SUCCESS && (q->port == NULL ||
+    q->cwd = fw_rbuf_get_str(rb, 4096);
+    if (rc == FW_SUCCESS && (q->port == NULL || q->cwd == NULL ||
                              fw_rbuf_status(rb) != FW_SUCCESS))
         rc = FW_ERR_PROTO;
+    if (rc == FW_SUCCESS)
+        rc = fwrun_spawn_req_paths(q);
     return rc;
 }
 
@@ -376,6 +410,11 @@ fwrun_spawn_exec(fwrun_t *r, const fwrun_spawn_req_t *q, char **argv,
         if (fd >= 0 && fd != 0) {
             dup2(fd, 0);
             close(fd);
+        }
+        /* the spawning rank's directory, if this host has it: relative
+         * programs, wdir and hostfiles are its (else fwrun's) */
+        if (q->cwd[0] != '\0' && chdir(q->cwd) != 0) {
+            /* not on this host: fwrun's, as before */
         }
         setenv("FW_NS_UPSTREAM", contact, 1);
         setenv("FW_SPAWN_JOBID", jobid, 1);

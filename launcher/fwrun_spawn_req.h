@@ -33,6 +33,7 @@ typedef struct fwrun_spawn_req {
     char *map_by, *npernode;
     char *port;
     int relay;      /* our daemons may relay the children */
+    char *cwd;      /* the spawning rank's ("": unknown) */
 } fwrun_spawn_req_t;
 
 /* 1 if app goes on the job's hosts (no host or hostfile key). */

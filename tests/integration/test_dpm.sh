@@ -312,6 +312,10 @@ case_spawn() {
         spawn_multiple
     dpm_ok "spawn_multiple: 2 x child + 1 x child2 in one job, ranks in" \
         "order"
+    dpm_run "spawn_cwd" 2 60 -- --host localhost:2 -n 1 --wdir "$T/wdir" \
+        "$P" spawn_cwd
+    dpm_ok "without a wdir key the child starts in the spawning rank's" \
+        "directory (not fwrun's)"
     dpm_run "spawn_info" 4 60 -- --oversubscribe -n 2 "$P" spawn_info \
         "$T/wdir" localhost 2
     dpm_ok "spawn info: wdir, env A=1/B=2, map_by slot, npernode 2, host" \

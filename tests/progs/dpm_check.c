@@ -1349,6 +1349,10 @@ dpm_check_child(int app, const char *mode, const char *wdir)
                   realpath(wdir, want) != NULL && strcmp(cwd, want) == 0,
               "cwd '%s', want wdir '%s'", cwd, wdir);
     }
+    if (strcmp(mode, "cwd") == 0 && wdir != NULL)
+        CHECK(getcwd(cwd, sizeof(cwd)) != NULL &&
+                  realpath(wdir, want) != NULL && strcmp(cwd, want) == 0,
+              "cwd '%s', want the spawning rank's '%s'", cwd, wdir);
     ok = dpm_check_bad == 0;
     dpm_check_all_pairs(parent, 1, 0, app, ok, 0, NULL);
     dpm_check_all_pairs(parent, 1, 1, app, ok, 0, NULL);
@@ -1721,6 +1725,25 @@ dpm_check_spawn_fail(void)
         dpm_check_parent_talk(inter, apps, 0);
         dpm_check_disconnect(&inter, "disconnect after failures");
     }
+}
+
+/* No wdir key: the child starts in the spawning rank's working
+ * directory (run the parent with fwrun --wdir elsewhere than fwrun's). */
+static void
+dpm_check_spawn_cwd(void)
+{
+    int codes[1] = {-1}, apps[1] = {1};
+    fw_comm_t *inter = NULL;
+    char cwd[4096];
+    fw_status_t st;
+
+    CHECK(getcwd(cwd, sizeof(cwd)) != NULL, "getcwd: %s", strerror(errno));
+    st = dpm_check_do_spawn(1, NULL, "cwd", cwd, &inter, codes);
+    CHECK(st == FW_SUCCESS && inter != NULL, "spawn: %s", fw_strerror(st));
+    if (st != FW_SUCCESS || inter == NULL)
+        return;
+    dpm_check_parent_talk(inter, apps, 0);
+    dpm_check_disconnect(&inter, "disconnect");
 }
 
 /* info keys: wdir, env, map_by, npernode, host (HOSTS "-": not set). */
@@ -2208,6 +2231,8 @@ main(int argc, char **argv)
         dpm_check_spawn_multi_conflict();
     } else if (strcmp(cmd, "spawn_multi_where") == 0 && argc == 4) {
         dpm_check_spawn_multi_where(argv[2], argv[3]);
+    } else if (strcmp(cmd, "spawn_cwd") == 0) {
+        dpm_check_spawn_cwd();
     } else if (strcmp(cmd, "spawn_info") == 0 && argc == 5) {
         dpm_check_spawn_info(argv[2], argv[3], atoi(argv[4]));
     } else if (strcmp(cmd, "spawn_where") == 0 && argc >= 5) {
