@@ -378,9 +378,13 @@ case_failures() {
         sleep 0.05
     done
     had=$(ls /dev/shm/fabwire-"$fwdpid"_* 2>/dev/null | wc -l)
+    rankpid=$(pgrep -P "$fwdpid" | head -n 1) # the daemon's rank
     [ -n "$fwdpid" ] && kill -KILL "$fwdpid"
     fw_finish 10
     left=$(ls /dev/shm/fabwire-"$fwdpid"_* 2>/dev/null | wc -l)
+    # the rank died of PDEATHSIG with its own region, which nobody sweeps
+    # once its daemon is gone (a known limit): remove it here
+    [ -n "$rankpid" ] && rm -f /dev/shm/fabwire-"$rankpid"_*
     [ "$had" -ge 1 ] && [ "$left" -eq 0 ] && [ "$R_RC" -ne 0 ]
     dpm_report $? "kill -9 of a daemon with an shm endpoint: its region" \
         "goes (had $had, left $left, fwrun exit $R_RC)"
