@@ -514,10 +514,12 @@ fwd_cleanup(fwd_t *d)
     fwd_procs_kill(d, SIGKILL);
     fwd_modex_cleanup(d); /* closes the fabric before the shm sweep */
     fwd_procs_cleanup(d);
-    fw_launch_tree_cleanup(&d->tree);
+    /* the agents of our child daemons, before the tree (and its count of
+     * children) is cleared */
     for (i = 0; d->child_pids != NULL && i < d->tree.nchildren; i++)
         if (d->child_pids[i] > 0)
             fw_launch_daemon_kill(d->child_pids[i], SIGTERM);
+    fw_launch_tree_cleanup(&d->tree);
     free(d->child_pids);
     fw_oob_listener_destroy(d->tcp_l);
     fw_oob_listener_destroy(d->proc_l);

@@ -563,7 +563,12 @@ fwrun_daemon_is_local(const fwrun_t *r, uint32_t id)
 static int
 fwrun_agent_gone(const fwrun_t *r, uint32_t id, int st)
 {
-    if (!r->reported[id] || fwrun_daemon_is_local(r, id))
+    if (fwrun_daemon_is_local(r, id))
+        return 0;
+    /* before REPORT only a clean exit is no failure (ssh -f leaves as
+     * soon as the daemon runs): the launch timeout covers a daemon that
+     * never reports */
+    if (!r->reported[id] && !(WIFEXITED(st) && WEXITSTATUS(st) == 0))
         return 0;
     FW_LOG_DEBUG("launch", "the launch agent of the daemon on %s exited "
                  "with %s %d; its tree connection %s", r->dhosts[id],

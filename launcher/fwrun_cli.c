@@ -464,6 +464,20 @@ fwrun_cli_app_env(const fwrun_cli_t *c, const fwrun_cli_app_t *ca,
     return 0;
 }
 
+/* A relative --wdir is fwrun's, as with mpirun: made absolute here (the
+ * daemons resolve a relative program inside it). NULL: out of memory. */
+static char *
+fwrun_cli_abs(const char *dir)
+{
+    char cwd[4096], *abs = NULL;
+
+    if (dir[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+        return strdup(dir);
+    if (asprintf(&abs, "%s/%s", cwd, dir) < 0)
+        return NULL;
+    return abs;
+}
+
 static int
 fwrun_cli_build(fwrun_t *r, fwrun_cli_t *c, fw_error_t *err)
 {
@@ -494,7 +508,7 @@ fwrun_cli_build(fwrun_t *r, fwrun_cli_t *c, fw_error_t *err)
         for (j = 0; j < ca->argc; j++)
             if ((app->argv[j] = strdup(ca->argv[j])) == NULL)
                 goto oom;
-        if (ca->wdir != NULL && (app->wdir = strdup(ca->wdir)) == NULL)
+        if (ca->wdir != NULL && (app->wdir = fwrun_cli_abs(ca->wdir)) == NULL)
             goto oom;
         r->opt.app_hosts[k].list = ca->host;
         r->opt.app_hosts[k].file = ca->hostfile;

@@ -145,6 +145,19 @@ fw_run "--wdir relative program" -- -n 1 --wdir "$T/wd" ./sub/where.sh
 t_ok $? "--wdir: a relative program path is found from the directory"
 [ "$R_RC" -ne 0 ] && t_diag_job
 
+# a relative --wdir is fwrun's (as with mpirun), and the relative program
+# is found inside it once, not inside wd/wd
+mkdir -p "$T/wd/wd/sub"
+printf '#!/bin/sh\necho wrong\n' >"$T/wd/wd/sub/where.sh"
+chmod 755 "$T/wd/wd/sub/where.sh"
+pushd "$T" >/dev/null || exit 1
+fw_run "relative --wdir and program" -- -n 1 --wdir wd ./sub/where.sh
+popd >/dev/null || exit 1
+[ "$R_RC" -eq 0 ] && grep -qx "pwd=$T/wd" "$R_OUT" && ! grep -q wrong "$R_OUT"
+t_ok $? "--wdir relative to fwrun's directory, program relative to it" \
+    "(got $R_RC)"
+[ "$R_RC" -ne 0 ] && t_diag_job
+
 # --- binding ----------------------------------------------------------------
 t_script cpus.sh <<'EOS'
 #!/bin/sh

@@ -337,6 +337,24 @@ FW_LAUNCH_TIMEOUT_MS=1000 fw_run "agent hangs" -- --launch-agent \
 t_ok $? "an agent that hangs: the launch times out naming ${A[0]}, exit 1" \
     "(got $R_RC), and the agent's sleep is gone too (checked above)"
 
+# the same for a daemon started by a daemon (--fanout 1: ${A[2]}'s agent
+# is run by the daemon on ${A[1]}), which must signal its agents' groups
+# before it forgets its children
+t_script agent-hang-deep.sh <<EOS
+#!/bin/sh
+if [ "\$1" = "${A[2]}" ]; then
+    "$T/sleep" 100
+    exit 1
+fi
+exec "$agent" "\$@"
+EOS
+FW_LAUNCH_TIMEOUT_MS=2000 fw_run "agent hangs deep" -- --launch-agent \
+    "$T/agent-hang-deep.sh" --fanout 1 --host "${A[0]},${A[1]},${A[2]}" \
+    "$T/ready.sh"
+[ "$R_RC" -eq 1 ] && grep -qF "${A[2]}" "$R_ERR"
+t_ok $? "an agent run by a daemon hangs: launch timeout naming ${A[2]}," \
+    "exit 1 (got $R_RC), and its sleep is gone too (checked above)"
+
 # an agent that leaves once its daemon runs (as ssh -f, or an agent that
 # backgrounds the daemon): it exits 0 after the REPORT (it waits for a
 # rank to start, which is after every daemon reported), the daemon in
@@ -369,6 +387,23 @@ fw_run "agent backgrounds its daemon" -- --launch-agent "$T/agent-bg.sh" \
 st=$?
 t_ok "$st" "an agent that exits 0 after its daemon reported: the job runs" \
     "to completion, exit 0 (got $R_RC)"
+[ "$st" -ne 0 ] && t_diag_job
+
+# the same agent leaving at once, before its daemon reported (a real
+# ssh -f exits as soon as the remote command runs): no failure either,
+# the launch timeout covers a daemon that never reports
+t_script agent-bg0.sh <<EOS
+#!/bin/sh
+exec 3<&0
+setsid "$agent" "\$@" <&3 3<&- >/dev/null 2>&1 &
+exit 0
+EOS
+fw_run "agent leaves at once" -- --launch-agent "$T/agent-bg0.sh" \
+    --host "${A[0]},${A[1]}" "$T/bg-rank.sh"
+[ "$R_RC" -eq 0 ] && [ "$(grep -c '^done' "$R_OUT")" -eq 2 ]
+st=$?
+t_ok "$st" "an agent that exits 0 before its daemon reported (ssh -f):" \
+    "the job runs to completion, exit 0 (got $R_RC)"
 [ "$st" -ne 0 ] && t_diag_job
 
 # --- daemons that die before they report --------------------------------------------------
