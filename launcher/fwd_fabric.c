@@ -181,8 +181,6 @@ fwd_fabric_warm(fwd_t *d)
         return;
     fwd_fabric_params(d, &w->params, w->provider, sizeof(w->provider),
                       w->src_node, sizeof(w->src_node));
-    w->params.provider = w->provider[0] != '\0' ? w->provider : NULL;
-    w->params.src_node = w->src_node[0] != '\0' ? w->src_node : NULL;
     if (pipe2(w->pipe, O_CLOEXEC) != 0) {
         free(w);
         return;

@@ -315,21 +315,22 @@ fwd_relay_local(fwd_t *d, uint32_t id, uint64_t tag, const uint8_t *msg,
 static void
 fwd_relay_deliver(fwd_t *d, fwd_rclient_t *c)
 {
-    fwd_rsend_t *s = calloc(1, sizeof(*s));
     const uint8_t *inner = c->dest;
     size_t ilen = c->dlen;
     uint32_t id = 0;
     uint64_t peer;
-    fw_status_t rc = s == NULL ? FW_ERR_NO_MEM : FW_SUCCESS;
+    fwd_rsend_t *s;
+    fw_status_t rc;
     int relay = fw_dpm_relay_addr_parse(c->dest, c->dlen, &id, &inner, &ilen);
 
-    if (rc == FW_SUCCESS && relay && ilen == d->relay->addr_len &&
+    if (relay && ilen == d->relay->addr_len &&
         memcmp(inner, d->relay->addr, ilen) == 0) {
         rc = fwd_relay_local(d, id, c->tag, c->msg.data, c->msg.len);
         fwd_relay_sent(d, c->id, c->seq, rc);
-        free(s);
         return;
     }
+    s = calloc(1, sizeof(*s));
+    rc = s == NULL ? FW_ERR_NO_MEM : FW_SUCCESS;
     if (rc == FW_SUCCESS)
         rc = fwd_relay_peer(d, inner, ilen, &peer);
     if (rc == FW_SUCCESS) {
