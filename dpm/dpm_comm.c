@@ -419,9 +419,10 @@ fw_comm_peer_addr(const fw_comm_t *comm, int remote_rank, void *buf,
 {
     fw_dpm_group_t *g;
     fw_dpm_member_t *m;
-    const uint8_t *inner;
-    size_t ilen;
+    const uint8_t *inner, *a;
+    size_t ilen, alen;
     uint32_t id;
+    uint64_t peer;
     fw_status_t rc = fw_dpm_comm_check(comm);
 
     if (rc != FW_SUCCESS)
@@ -429,25 +430,35 @@ fw_comm_peer_addr(const fw_comm_t *comm, int remote_rank, void *buf,
     g = fw_dpm_peers(comm);
     if (len == NULL || remote_rank < 0 || (uint32_t)remote_rank >= g->n)
         return FW_ERR_BAD_PARAM;
+    rc = fw_dpm_ep();
     m = &g->m[remote_rank];
-    if (m->addr_len == 0 && g == &fw_dpm_g.world_g) {
-        rc = fw_dpm_ep();
-        if (rc == FW_SUCCESS)
-            rc = fw_dpm_world_query((uint32_t)remote_rank);
+    if (rc == FW_SUCCESS && m->addr_len == 0 && g == &fw_dpm_g.world_g)
+        rc = fw_dpm_world_query((uint32_t)remote_rank);
+    if (rc != FW_SUCCESS)
+        return rc;
+    if (m->addr_len == 0)
+        return FW_ERR_UNREACHABLE;
+    a = m->addr;
+    alen = m->addr_len;
+    /* a relayed process: the address of its own endpoint, opened when
+     * first asked for (ours, when it is us) */
+    if (fw_dpm_relay_addr_parse(m->addr, m->addr_len, &id, &inner, &ilen)) {
+        const fw_dpm_member_t *me = &fw_dpm_g.world_g.m[fw_client_g.info.rank];
+
+        if (me->addr_len == alen && memcmp(me->addr, a, alen) == 0)
+            rc = fw_dpm_tp_own(&a, &alen);
+        else if ((rc = fw_dpm_member_peer(g, (uint32_t)remote_rank, &peer)) ==
+                 FW_SUCCESS)
+            rc = fw_dpm_tp_own_of(peer, &a, &alen);
         if (rc != FW_SUCCESS)
             return rc;
     }
-    if (m->addr_len == 0)
-        return FW_ERR_UNREACHABLE;
-    /* a relayed process has no endpoint an MPI library could use */
-    if (fw_dpm_relay_addr_parse(m->addr, m->addr_len, &id, &inner, &ilen))
-        return FW_ERR_UNSUPPORTED;
-    if (buf == NULL || *len < m->addr_len) {
-        *len = m->addr_len;
+    if (buf == NULL || *len < alen) {
+        *len = alen;
         return FW_ERR_TOO_BIG;
     }
-    memcpy(buf, m->addr, m->addr_len);
-    *len = m->addr_len;
+    memcpy(buf, a, alen);
+    *len = alen;
     return FW_SUCCESS;
 }
 

@@ -24,7 +24,6 @@
 #include <string.h>
 
 #define FW_DPM_PROTO_VERSION 1
-#define FW_DPM_NONCE_MASK ((1ull << 62) - 1)
 
 /****************/
 /* Ports        */

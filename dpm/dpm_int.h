@@ -30,6 +30,9 @@
 #define FW_DPM_MAX_RANKS (1u << FW_DPM_SRC_BITS)
 #define FW_DPM_CID_WORLD 0u
 #define FW_DPM_CID_SELF 1u
+/* Nonces of class 3 (reply) tags; all ones is never one (REPLY | mask
+ * would be FW_DPM_RELAY_TAG). */
+#define FW_DPM_NONCE_MASK ((1ull << 62) - 1)
 
 /* internal collective steps (class 1 tag field) */
 enum {
@@ -110,6 +113,8 @@ typedef struct fw_dpm_av_ent {
     uint64_t fi_peer;            /* our AV's handle of addr (endpoint) */
     uint32_t relay_id;           /* addr is a relay address: the id ... */
     struct fw_dpm_av_ent *via;   /* ... at this daemon (endpoint) */
+    uint8_t *own;                /* a relay address: the process's own */
+    uint16_t own_len;            /* endpoint address, once asked */
 } fw_dpm_av_ent_t;
 
 typedef struct fw_dpm_state {
@@ -117,6 +122,9 @@ typedef struct fw_dpm_state {
     fw_fab_t *fab;           /* == fw_client_g.fab once opened */
     fw_dpm_relay_t *relay;   /* relayed: our daemon link (dpm_relay.c) */
     int registered;          /* our address went to fwrun */
+    uint16_t own_len;        /* relayed: our own endpoint's address, */
+    uint8_t own[FW_MAX_ADDR];/* once opened (fw_dpm_tp_own), */
+    fw_status_t own_rc;      /* or why it could not be */
     fw_dpm_group_t world_g, self_g;
     fw_comm_t world, self;
     fw_comm_t *comms;        /* INTER/INTRA comms alive */
@@ -156,6 +164,12 @@ int fw_dpm_tp_relayed(void);
 int fw_dpm_tp_exact_tags(void);
 const char *fw_dpm_tp_provider(void);
 fw_status_t fw_dpm_tp_addr(void *buf, size_t *len_p);
+/* The address of our own endpoint (opened if relayed), for
+ * fw_comm_peer_addr; and that of the relayed process at peer (asked of
+ * its daemon, cached in the entry). */
+fw_status_t fw_dpm_tp_own(const uint8_t **addr_p, size_t *len_p);
+fw_status_t fw_dpm_tp_own_of(uint64_t peer, const uint8_t **addr_p,
+                             size_t *len_p);
 fw_status_t fw_dpm_tp_peer_open(fw_dpm_av_ent_t *e);
 void fw_dpm_tp_peer_close(fw_dpm_av_ent_t *e);
 fw_status_t fw_dpm_tp_send(uint64_t peer, uint64_t tag, const void *buf,
@@ -182,6 +196,12 @@ fw_status_t fw_dpm_relay_recv(fw_dpm_relay_t *r, uint64_t tag,
                               uint64_t ignore, void *buf, size_t cap,
                               size_t *len_p, uint64_t *tag_p, int timeout_ms,
                               fw_fab_stop_fn stop, void *stop_arg);
+/* Called (once, from a read) when a peer asks for our own endpoint's
+ * address; it answers with fw_dpm_relay_post_addr. */
+void fw_dpm_relay_on_ask(fw_dpm_relay_t *r, void (*fn)(void *), void *arg);
+/* Tell the daemon our own endpoint's address (or why there is none). */
+fw_status_t fw_dpm_relay_post_addr(fw_dpm_relay_t *r, fw_status_t st,
+                                   const void *addr, size_t len);
 
 /* dpm_env.c: wildcard receives on exact-tag fabrics */
 fw_status_t fw_dpm_env_send(uint64_t peer, const fw_comm_t *comm,

@@ -28,6 +28,10 @@ FW_PARAM_TABLE(dpm,
      "has that daemon carry its messages (it loads no libfabric for them); "
      "1: always relay (through the rank's own daemon if no other); 0: "
      "every process opens its own endpoint"},
+    {"FW_DPM_ADDR_MS", "30000",
+     "how long fw_comm_peer_addr waits for a relayed process to open its "
+     "own endpoint and report its address (it does when it next calls "
+     "the library, or asks for an address itself)"},
     {"FW_DPM_PRIME", "1",
      "1: when the endpoint opens, send one message to ourselves so the "
      "provider allocates its buffer pools then, not inside the first "

@@ -33,6 +33,9 @@ struct fw_dpm_relay {
     uint32_t seq;
     fw_dpm_rmsg_t *partial;          /* fragments being joined */
     fw_dpm_rmsg_t *head, *tail;      /* whole messages, oldest first */
+    int asked;                       /* a peer wants our own address */
+    void (*ask_fn)(void *);
+    void *ask_arg;
 };
 
 static void
@@ -145,6 +148,32 @@ fw_dpm_relay_addr(const fw_dpm_relay_t *r, void *buf, size_t *len_p)
     return FW_SUCCESS;
 }
 
+void
+fw_dpm_relay_on_ask(fw_dpm_relay_t *r, void (*fn)(void *), void *arg)
+{
+    r->ask_fn = fn;
+    r->ask_arg = arg;
+}
+
+fw_status_t
+fw_dpm_relay_post_addr(fw_dpm_relay_t *r, fw_status_t st, const void *addr,
+                       size_t len)
+{
+    fw_status_t rc;
+    fw_buf_t b;
+
+    r->asked = 2;
+    fw_buf_init(&b);
+    fw_buf_put_u32(&b, (uint32_t)-st);
+    fw_buf_put_blob(&b, addr, st == FW_SUCCESS ? len : 0);
+    rc = fw_buf_status(&b);
+    if (rc == FW_SUCCESS)
+        rc = fw_oob_sconn_send(r->conn, FW_DPM_MSG_RELAY_ADDR, 0, 0, b.data,
+                               b.len);
+    fw_buf_cleanup(&b);
+    return rc;
+}
+
 /* Append a RELAY_MSG fragment to its message; a whole one joins the
  * inbox. */
 static fw_status_t
@@ -192,6 +221,12 @@ fw_dpm_relay_take(fw_dpm_relay_t *r, const void *p, size_t len)
         return FW_SUCCESS;
     *pp = m->next;
     m->next = NULL;
+    if (tag == FW_DPM_RELAY_TAG) { /* an address query (relay.h) */
+        fw_dpm_rmsg_free(m);
+        if (r->asked == 0)
+            r->asked = 1;
+        return FW_SUCCESS;
+    }
     if (r->tail != NULL)
         r->tail->next = m;
     else
@@ -218,8 +253,14 @@ fw_dpm_relay_read(fw_dpm_relay_t *r, int timeout_ms, uint32_t seq,
         return FW_ERR_UNREACHABLE;
     if (rc != FW_SUCCESS)
         return rc;
-    if (h.type == FW_DPM_MSG_RELAY_MSG)
-        return fw_dpm_relay_take(r, p, h.len);
+    if (h.type == FW_DPM_MSG_RELAY_MSG) {
+        rc = fw_dpm_relay_take(r, p, h.len);
+        if (r->asked == 1 && r->ask_fn != NULL) {
+            r->asked = 2; /* answered once, whatever the outcome */
+            r->ask_fn(r->ask_arg);
+        }
+        return rc;
+    }
     if (h.type != FW_DPM_MSG_RELAY_SENT)
         return FW_ERR_PROTO;
     fw_rbuf_init(&rb, p, h.len);

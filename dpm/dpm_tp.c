@@ -92,6 +92,17 @@ fw_dpm_relay_target(char uri[FW_OOB_URI_MAX],
     return 1;
 }
 
+/* A peer asked our daemon for our own endpoint's address. */
+static void
+fw_dpm_tp_asked(void *arg)
+{
+    const uint8_t *a;
+    size_t len;
+
+    (void)arg;
+    (void)fw_dpm_tp_own(&a, &len);
+}
+
 /* Open our transport: relayed if a daemon takes us, else an endpoint
  * (our daemon is told first, so that it opens its own meanwhile: our
  * children may soon want it to relay them). */
@@ -110,6 +121,7 @@ fw_dpm_tp_open(fw_dpm_state_t *s)
         if (rc == FW_SUCCESS) {
             FW_LOG_DEBUG("dpm", "rank %u: relayed by the daemon at %s",
                          fw_client_g.info.rank, uri);
+            fw_dpm_relay_on_ask(s->relay, fw_dpm_tp_asked, NULL);
             return FW_SUCCESS;
         }
         if (strcmp(fw_param_get_str("FW_DPM_RELAY"), "1") == 0) {
@@ -209,6 +221,117 @@ fw_dpm_tp_addr(void *buf, size_t *len_p)
     return fw_fab_addr_get(fw_dpm_g.fab, buf, len_p);
 }
 
+/*
+ * Our own endpoint's address. A relayed process opens its endpoint now
+ * (libfabric loads: ~0.4 s here) and tells its daemon, which answers
+ * the peers that ask (fw_dpm_tp_own_of); its messages still go through
+ * the daemon. Once: a failure is kept.
+ */
+fw_status_t
+fw_dpm_tp_own(const uint8_t **addr_p, size_t *len_p)
+{
+    fw_dpm_state_t *s = &fw_dpm_g;
+    size_t len = sizeof(s->own);
+    fw_status_t rc;
+
+    if (s->relay == NULL) {
+        rc = fw_dpm_ep();
+        if (rc != FW_SUCCESS)
+            return rc;
+        *addr_p = s->world_g.m[fw_client_g.info.rank].addr;
+        *len_p = s->world_g.m[fw_client_g.info.rank].addr_len;
+        return FW_SUCCESS;
+    }
+    if (s->own_len == 0 && s->own_rc == FW_SUCCESS) {
+        rc = fw_client_fab(&fw_client_g, &s->fab);
+        if (rc == FW_SUCCESS)
+            rc = fw_fab_addr_get(s->fab, s->own, &len);
+        if (rc == FW_SUCCESS)
+            s->own_len = (uint16_t)len;
+        else
+            s->own_rc = rc;
+        FW_LOG_DEBUG("dpm", "rank %u: relayed, own endpoint: %s",
+                     fw_client_g.info.rank, fw_strerror(rc));
+        (void)fw_dpm_relay_post_addr(s->relay, rc, s->own, len);
+    }
+    if (s->own_len == 0)
+        return s->own_rc;
+    *addr_p = s->own;
+    *len_p = s->own_len;
+    return FW_SUCCESS;
+}
+
+/* Ask the daemon behind relay address e for its process's own address. */
+static fw_status_t
+fw_dpm_tp_ask(fw_dpm_av_ent_t *e, uint8_t *out, size_t *len_p)
+{
+    const fw_dpm_member_t *me = &fw_dpm_g.world_g.m[fw_client_g.info.rank];
+    uint64_t nonce = 0, tag;
+    uint8_t in[8 + FW_MAX_ADDR];
+    const void *a;
+    size_t got = 0, alen = 0;
+    fw_rbuf_t rb;
+    fw_buf_t b;
+    fw_status_t rc = fw_random_bytes(&nonce, sizeof(nonce));
+
+    nonce &= FW_DPM_NONCE_MASK;
+    if (nonce == FW_DPM_NONCE_MASK)
+        nonce = 0;
+    tag = fw_dpm_tag(FW_DPM_CLASS_REPLY, 0, 0, 0) | nonce;
+    fw_buf_init(&b);
+    fw_buf_put_u64(&b, tag);
+    fw_buf_put_blob(&b, me->addr, me->addr_len);
+    if (rc == FW_SUCCESS)
+        rc = fw_buf_status(&b);
+    if (rc == FW_SUCCESS)
+        rc = fw_dpm_tp_send((uint64_t)(uintptr_t)e, FW_DPM_RELAY_TAG, b.data,
+                            b.len, fw_dpm_timeout_ms("FW_DPM_ADDR_MS", 0));
+    fw_buf_cleanup(&b);
+    if (rc == FW_SUCCESS)
+        rc = fw_dpm_tp_recv(tag, 0, in, sizeof(in), &got, NULL,
+                            fw_dpm_timeout_ms("FW_DPM_ADDR_MS", 0), NULL,
+                            NULL);
+    if (rc != FW_SUCCESS)
+        return rc;
+    fw_rbuf_init(&rb, in, got);
+    rc = (fw_status_t)-(int32_t)fw_rbuf_get_u32(&rb);
+    a = fw_rbuf_get_blob(&rb, FW_MAX_ADDR, &alen);
+    if (fw_rbuf_status(&rb) != FW_SUCCESS || rc > 0 ||
+        (rc == FW_SUCCESS && (a == NULL || alen == 0)))
+        return FW_ERR_PROTO;
+    if (rc == FW_SUCCESS) {
+        memcpy(out, a, alen);
+        *len_p = alen;
+    }
+    return rc;
+}
+
+fw_status_t
+fw_dpm_tp_own_of(uint64_t peer, const uint8_t **addr_p, size_t *len_p)
+{
+    fw_dpm_av_ent_t *e = (fw_dpm_av_ent_t *)(uintptr_t)peer;
+    uint8_t a[FW_MAX_ADDR];
+    size_t len = 0;
+    fw_status_t rc = FW_SUCCESS;
+
+    if (e->own == NULL) {
+        /* who asks for addresses will be asked for its own */
+        if (fw_dpm_g.relay != NULL)
+            rc = fw_dpm_tp_own(addr_p, len_p);
+        if (rc == FW_SUCCESS)
+            rc = fw_dpm_tp_ask(e, a, &len);
+        if (rc == FW_SUCCESS && (e->own = malloc(len)) == NULL)
+            rc = FW_ERR_NO_MEM;
+        if (rc != FW_SUCCESS)
+            return rc;
+        memcpy(e->own, a, len);
+        e->own_len = (uint16_t)len;
+    }
+    *addr_p = e->own;
+    *len_p = e->own_len;
+    return FW_SUCCESS;
+}
+
 /* A new cache entry's fabric side: its address in our AV, or, a relay
  * address, its daemon's (entry e->via). Nothing when we are relayed. */
 fw_status_t
@@ -235,6 +358,8 @@ fw_dpm_tp_peer_open(fw_dpm_av_ent_t *e)
 void
 fw_dpm_tp_peer_close(fw_dpm_av_ent_t *e)
 {
+    free(e->own);
+    e->own = NULL;
     if (e->via != NULL)
         fw_dpm_av_put((uint64_t)(uintptr_t)e->via);
     else if (fw_dpm_g.fab != NULL && fw_dpm_g.relay == NULL)

@@ -16,6 +16,15 @@
  *   u64 tag (the dpm tag), u64 msgid (sender's, per message), bytes
  * The daemon hands each fragment on (RELAY_MSG); the process joins them.
  *
+ * Address query (fw_comm_peer_addr of a relayed process): a message with
+ * dpm tag FW_DPM_RELAY_TAG to its relay address, never handed on as is:
+ *   u64 reply tag, blob the asker's address
+ * The daemon answers from what the process told it (RELAY_ADDR) with a
+ * message of the reply tag to the asker: u32 -status, blob the address
+ * of the process's own endpoint. Until it knows, it keeps the query and
+ * hands the process an empty message of tag FW_DPM_RELAY_TAG: the process
+ * opens its own endpoint (libfabric) when it next reads, and answers.
+ *
  * OOB frames between the process and the daemon (dpm range):
  *   RELAY_OPEN     u8 version
  *   RELAY_OPEN_ACK u32 -status, u32 id, str provider, u8 exact_tags,
@@ -26,6 +35,8 @@
  *                  but in the last; the daemon sends it whole)
  *   RELAY_SENT     u32 seq, u32 -status (after the last frame)
  *   RELAY_MSG      u64 msgid, u8 more, u64 tag, bytes
+ *   RELAY_ADDR     u32 -status, blob own endpoint address (process ->
+ *                  daemon, once: its own endpoint opened, or could not)
  */
 #ifndef FW_DPM_RELAY_H
 #define FW_DPM_RELAY_H
@@ -41,7 +52,7 @@
 extern "C" {
 #endif
 
-#define FW_DPM_RELAY_VERSION 1
+#define FW_DPM_RELAY_VERSION 2
 #define FW_DPM_RELAY_TAG UINT64_MAX
 #define FW_DPM_RELAY_MORE (1u << 31)
 #define FW_DPM_RELAY_ID_MAX (FW_DPM_RELAY_MORE - 1)
@@ -60,7 +71,8 @@ typedef enum fw_dpm_relay_msg_type {
     FW_DPM_MSG_RELAY_OPEN_ACK = 103,
     FW_DPM_MSG_RELAY_SEND = 104,
     FW_DPM_MSG_RELAY_SENT = 105,
-    FW_DPM_MSG_RELAY_MSG = 106
+    FW_DPM_MSG_RELAY_MSG = 106,
+    FW_DPM_MSG_RELAY_ADDR = 107
 } fw_dpm_relay_msg_type_t;
 
 /* The secret of a job's relay listeners: HMAC-SHA256(job secret,

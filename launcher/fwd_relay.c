@@ -46,7 +46,24 @@ typedef struct fwd_rclient {
     uint8_t dest[FW_MAX_ADDR];
     size_t dlen;
     fw_buf_t msg;
+    /* its own endpoint's address (RELAY_ADDR), and who waits for it */
+    int own_known, asked;
+    fw_status_t own_st;
+    uint8_t own[FW_MAX_ADDR];
+    size_t own_len;
+    struct fwd_rask *asks;
+    unsigned nasks;
 } fwd_rclient_t;
+
+typedef struct fwd_rask {      /* an address query waiting for RELAY_ADDR */
+    struct fwd_rask *next;
+    uint64_t tag;              /* the asker's reply tag */
+    uint8_t addr[FW_MAX_ADDR]; /* the asker's address */
+    size_t len;
+} fwd_rask_t;
+
+/* Queries kept per process at most (the rest are answered NO_MEM). */
+#define FWD_RELAY_MAX_ASKS 4096
 
 typedef struct fwd_rpeer {
     struct fwd_rpeer *next;
@@ -135,6 +152,8 @@ fwd_relay_to_client(fwd_rclient_t *c, uint64_t msgid, int more, uint64_t tag,
 /*****************/
 
 static void fwd_relay_rx_cb(const fw_fab_cmpl_t *cmpl, void *arg);
+static void fwd_relay_ask(fwd_t *d, uint32_t id, const uint8_t *p,
+                          size_t len);
 
 static fw_status_t
 fwd_relay_post(fwd_rrx_t *x)
@@ -160,6 +179,9 @@ fwd_relay_rx_cb(const fw_fab_cmpl_t *cmpl, void *arg)
                                 &n) != FW_SUCCESS) {
         FW_LOG_WARN("dpm", "daemon %u: relay: bad fragment (%s)", x->d->id,
                     fw_strerror(cmpl->status));
+    } else if (tag == FW_DPM_RELAY_TAG) {
+        fwd_relay_ask(x->d, (uint32_t)(cmpl->data & FW_DPM_RELAY_ID_MAX),
+                      data, n);
     } else if ((c = fwd_relay_client(x->d, (uint32_t)(cmpl->data &
                                                       FW_DPM_RELAY_ID_MAX)))
                != NULL) {
@@ -287,7 +309,8 @@ fwd_relay_send_frags(fwd_t *d, fwd_rsend_t *s, uint64_t peer, uint32_t id,
     return rc;
 }
 
-/* To a process we relay ourselves: straight to its connection. */
+/* To a process we relay ourselves: straight to its connection (an
+ * address query for it: to us). */
 static fw_status_t
 fwd_relay_local(fwd_t *d, uint32_t id, uint64_t tag, const uint8_t *msg,
                 size_t len)
@@ -297,6 +320,10 @@ fwd_relay_local(fwd_t *d, uint32_t id, uint64_t tag, const uint8_t *msg,
     fw_status_t rc = fw_random_bytes(&msgid, sizeof(msgid));
     size_t off = 0;
 
+    if (tag == FW_DPM_RELAY_TAG) {
+        fwd_relay_ask(d, id, msg, len);
+        return FW_SUCCESS;
+    }
     if (c == NULL)
         return FW_ERR_UNREACHABLE;
     do {
@@ -311,22 +338,26 @@ fwd_relay_local(fwd_t *d, uint32_t id, uint64_t tag, const uint8_t *msg,
     return rc;
 }
 
-/* The joined message of c goes out; RELAY_SENT follows its completion. */
+/*
+ * A message from us to dest; RELAY_SENT to process from (0: none, our
+ * own message) follows its completion. msg's buffer may be taken.
+ */
 static void
-fwd_relay_deliver(fwd_t *d, fwd_rclient_t *c)
+fwd_relay_out(fwd_t *d, uint32_t from, uint32_t seq, int ms,
+              const uint8_t *dest, size_t dlen, uint64_t tag, fw_buf_t *msg)
 {
-    const uint8_t *inner = c->dest;
-    size_t ilen = c->dlen;
+    const uint8_t *inner = dest;
+    size_t ilen = dlen;
     uint32_t id = 0;
     uint64_t peer;
     fwd_rsend_t *s;
     fw_status_t rc;
-    int relay = fw_dpm_relay_addr_parse(c->dest, c->dlen, &id, &inner, &ilen);
+    int relay = fw_dpm_relay_addr_parse(dest, dlen, &id, &inner, &ilen);
 
     if (relay && ilen == d->relay->addr_len &&
         memcmp(inner, d->relay->addr, ilen) == 0) {
-        rc = fwd_relay_local(d, id, c->tag, c->msg.data, c->msg.len);
-        fwd_relay_sent(d, c->id, c->seq, rc);
+        rc = fwd_relay_local(d, id, tag, msg->data, msg->len);
+        fwd_relay_sent(d, from, seq, rc);
         return;
     }
     s = calloc(1, sizeof(*s));
@@ -334,18 +365,18 @@ fwd_relay_deliver(fwd_t *d, fwd_rclient_t *c)
     if (rc == FW_SUCCESS)
         rc = fwd_relay_peer(d, inner, ilen, &peer);
     if (rc == FW_SUCCESS) {
-        *s = (fwd_rsend_t){d, c->id, c->seq, c->ms, 0, FW_SUCCESS, NULL};
+        *s = (fwd_rsend_t){d, from, seq, ms, 0, FW_SUCCESS, NULL};
         if (relay) {
-            rc = fwd_relay_send_frags(d, s, peer, id, c->tag, c->msg.data,
-                                      c->msg.len);
+            rc = fwd_relay_send_frags(d, s, peer, id, tag, msg->data,
+                                      msg->len);
         } else {
             /* the message's buffer goes with the send */
-            s->buf = c->msg.data;
-            c->msg.data = NULL;
+            s->buf = msg->data;
+            msg->data = NULL;
             s->pending = 1;
             /* data 0 (no relay id): a time limit needs the data form */
-            rc = fw_fab_tsenddata_nb(d->fab, peer, c->tag, 0, s->buf,
-                                     c->msg.len, s->ms, fwd_relay_send_cb, s);
+            rc = fw_fab_tsenddata_nb(d->fab, peer, tag, 0, s->buf, msg->len,
+                                     s->ms, fwd_relay_send_cb, s);
             if (rc != FW_SUCCESS)
                 s->pending = 0;
         }
@@ -357,7 +388,109 @@ fwd_relay_deliver(fwd_t *d, fwd_rclient_t *c)
         free(s->buf);
     }
     free(s);
-    fwd_relay_sent(d, c->id, c->seq, rc);
+    fwd_relay_sent(d, from, seq, rc);
+}
+
+/******************/
+/* Address queries */
+/******************/
+
+/* The answer to one query: u32 -status, blob address. */
+static void
+fwd_relay_answer(fwd_t *d, fwd_rclient_t *c, uint64_t tag,
+                 const uint8_t *to, size_t tolen, fw_status_t st)
+{
+    fw_buf_t b;
+
+    if (c != NULL && st == FW_SUCCESS)
+        st = c->own_st;
+    fw_buf_init(&b);
+    fw_buf_put_u32(&b, (uint32_t)-st);
+    fw_buf_put_blob(&b, c != NULL ? c->own : NULL,
+                    st == FW_SUCCESS ? c->own_len : 0);
+    if (fw_buf_status(&b) == FW_SUCCESS)
+        fwd_relay_out(d, 0, 0, 10000, to, tolen, tag, &b);
+    fw_buf_cleanup(&b);
+}
+
+/* Answer every query waiting for c (st: why it cannot be, if not 0). */
+static void
+fwd_relay_answer_all(fwd_t *d, fwd_rclient_t *c, fw_status_t st)
+{
+    fwd_rask_t *a;
+
+    while ((a = c->asks) != NULL) {
+        c->asks = a->next;
+        fwd_relay_answer(d, st == FW_SUCCESS ? c : NULL, a->tag, a->addr,
+                         a->len, st);
+        free(a);
+    }
+    c->nasks = 0;
+}
+
+/* A query for process id's own address (relay.h): answered, or kept
+ * until it tells us (it is asked once). */
+static void
+fwd_relay_ask(fwd_t *d, uint32_t id, const uint8_t *p, size_t len)
+{
+    fwd_rclient_t *c = fwd_relay_client(d, id);
+    const void *to;
+    size_t tolen = 0;
+    uint64_t tag;
+    fwd_rask_t *a;
+    fw_rbuf_t rb;
+
+    fw_rbuf_init(&rb, p, len);
+    tag = fw_rbuf_get_u64(&rb);
+    to = fw_rbuf_get_blob(&rb, FW_MAX_ADDR, &tolen);
+    if (fw_rbuf_status(&rb) != FW_SUCCESS || to == NULL || tolen == 0) {
+        FW_LOG_WARN("dpm", "daemon %u: relay: bad address query", d->id);
+        return;
+    }
+    if (c == NULL || c->own_known) {
+        fwd_relay_answer(d, c, tag, to, tolen,
+                         c == NULL ? FW_ERR_UNREACHABLE : FW_SUCCESS);
+        return;
+    }
+    a = c->nasks < FWD_RELAY_MAX_ASKS ? calloc(1, sizeof(*a)) : NULL;
+    if (a == NULL) {
+        fwd_relay_answer(d, NULL, tag, to, tolen, FW_ERR_NO_MEM);
+        return;
+    }
+    a->tag = tag;
+    memcpy(a->addr, to, tolen);
+    a->len = tolen;
+    a->next = c->asks;
+    c->asks = a;
+    c->nasks++;
+    if (!c->asked &&
+        fwd_relay_to_client(c, 0, 0, FW_DPM_RELAY_TAG, NULL, 0) == FW_SUCCESS)
+        c->asked = 1;
+}
+
+/* RELAY_ADDR: process c's own endpoint opened (or could not). */
+static void
+fwd_relay_own(fwd_t *d, fwd_rclient_t *c, const void *p, size_t len)
+{
+    const void *a;
+    size_t alen = 0;
+    fw_rbuf_t rb;
+    fw_status_t st;
+
+    fw_rbuf_init(&rb, p, len);
+    st = (fw_status_t)-(int32_t)fw_rbuf_get_u32(&rb);
+    a = fw_rbuf_get_blob(&rb, FW_MAX_ADDR, &alen);
+    if (!c->open || c->own_known || fw_rbuf_status(&rb) != FW_SUCCESS ||
+        st > 0 || (st == FW_SUCCESS && (a == NULL || alen == 0))) {
+        fw_oob_conn_close(c->conn);
+        return;
+    }
+    c->own_known = 1;
+    c->own_st = st;
+    if (st == FW_SUCCESS)
+        memcpy(c->own, a, alen);
+    c->own_len = st == FW_SUCCESS ? alen : 0;
+    fwd_relay_answer_all(d, c, FW_SUCCESS);
 }
 
 /******************/
@@ -475,7 +608,8 @@ fwd_relay_send(fwd_t *d, fwd_rclient_t *c, const void *p, size_t len)
     if (fw_buf_status(&c->msg) != FW_SUCCESS)
         fwd_relay_sent(d, c->id, c->seq, FW_ERR_NO_MEM);
     else
-        fwd_relay_deliver(d, c);
+        fwd_relay_out(d, c->id, c->seq, c->ms, c->dest, c->dlen, c->tag,
+                      &c->msg);
     fw_buf_cleanup(&c->msg);
 }
 
@@ -508,6 +642,8 @@ fwd_relay_msg(fwd_t *d, fw_oob_conn_t *conn, const fw_oob_hdr_t *h,
         fwd_relay_open(d, c, p, h->len);
     else if (h->type == FW_DPM_MSG_RELAY_SEND)
         fwd_relay_send(d, c, p, h->len);
+    else if (h->type == FW_DPM_MSG_RELAY_ADDR)
+        fwd_relay_own(d, c, p, h->len);
     else
         fw_oob_conn_close(conn);
 }
@@ -521,6 +657,7 @@ fwd_relay_closed(fwd_t *d, fw_oob_conn_t *conn)
          pp != NULL && *pp != NULL; pp = &(*pp)->next) {
         if (*pp == c) {
             *pp = c->next;
+            fwd_relay_answer_all(d, c, FW_ERR_UNREACHABLE);
             fw_buf_cleanup(&c->msg);
             free(c);
             return;
@@ -592,6 +729,7 @@ fwd_relay_stop(fwd_t *d)
         d->relay->clients = c->next;
         fw_oob_conn_set_ctx(c->conn, NULL);
         fw_oob_conn_close(c->conn);
+        fwd_relay_answer_all(d, c, FW_ERR_UNREACHABLE);
         fw_buf_cleanup(&c->msg);
         free(c);
     }

@@ -75,9 +75,12 @@ fw_status_t fw_comm_recv(fw_comm_t *comm, int src, int tag, void *buf,
  * intercommunicator, of the group otherwise), for an MPI library's own
  * address vector; fw_fabric_provider() names its provider. Two-call size
  * query: buf NULL or *len too small sets *len and returns FW_ERR_TOO_BIG.
- * FW_ERR_UNSUPPORTED for a process relayed by a daemon (a spawned child,
- * by default: FW_DPM_RELAY), which has no endpoint of its own; run with
- * FW_DPM_RELAY=0 when the MPI library needs every process's address.
+ * A process relayed by a daemon (a spawned child, by default:
+ * FW_DPM_RELAY) has no endpoint until an address is wanted: asking for
+ * its address makes it open one (libfabric loads, ~0.4 s) when it next
+ * calls the library, and asking for any address opens the caller's own.
+ * Waits FW_DPM_ADDR_MS (30 s) for that: FW_ERR_TIMEOUT; the process is
+ * gone: FW_ERR_UNREACHABLE.
  */
 fw_status_t fw_comm_peer_addr(const fw_comm_t *comm, int remote_rank,
                               void *buf, size_t *len);

@@ -308,6 +308,18 @@ case_spawn() {
     0) [ "$n" -eq 0 ]
        dpm_report $? "FW_DPM_RELAY=0: the child opens its own endpoint" ;;
     esac
+    # an MPI library wiring up its children: their fabric addresses
+    dpm_run "spawn_addr" 5 60 -- --oversubscribe -n 1 "$P" spawn_addr 4 0
+    dpm_ok "fw_comm_peer_addr of 4 spawned children: the parent, each" \
+        "child and a sibling see one address, not a relay address (a" \
+        "relayed child opens its own endpoint when it asks or is asked)"
+    if [ "${FW_DPM_RELAY:-auto}" != 0 ]; then # relayed children only
+        dpm_run "spawn_addr, children away" 3 60 -- --oversubscribe \
+            -x FW_DPM_ADDR_MS=300 -n 1 "$P" spawn_addr 2 1500
+        dpm_ok "relayed children away from the library for 1.5 s:" \
+            "peer_addr is FW_ERR_TIMEOUT after FW_DPM_ADDR_MS=300, then" \
+            "the address"
+    fi
     dpm_run "spawn_multiple" 5 60 -- --oversubscribe -n 2 "$P" \
         spawn_multiple
     dpm_ok "spawn_multiple: 2 x child + 1 x child2 in one job, ranks in" \

@@ -144,6 +144,17 @@ fw_run "spawn 2+1 across hosts, full checks" -- "${ag[@]}" --map-by node \
 dpm_ok 5 "2 parents on 2 hosts spawn 3 children: round trips, merges," \
     "disconnect"
 
+FW_LOG_LEVEL=debug FW_LOG_SUBSYS=dpm \
+    fw_run "spawn_addr across hosts" -- "${ag[@]}" --map-by node \
+    --host "${A[0]}:2,${A[1]}:2,${A[2]}:2" -n 2 "$P" spawn_addr 3 0
+dpm_ok 5 "2 parents on 2 hosts: fw_comm_peer_addr of 3 children, each" \
+    "child's and a sibling's view agree, no relay address"
+n=$(grep -c "relayed by the daemon" "$R_ERR")
+m=$(grep -c "relayed, own endpoint: success" "$R_ERR")
+[ "$n" -eq 3 ] && [ "$m" -eq 3 ]
+t_ok $? "... the 3 children were relayed by their hosts' daemons ($n)" \
+    "and opened their own endpoints, asking or asked ($m)"
+
 # --- connect / accept between hosts ------------------------------------------------
 rm -f "$T/port"
 fw_start "acceptor on ${A[0]}" -- "${ag[@]}" --host "${A[0]}:2" -n 2 \

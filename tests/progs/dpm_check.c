@@ -42,8 +42,10 @@
  *   dpm_check die                     open the endpoint, print "pid P",
  *                                     then SIGKILL itself
  *   dpm_check cycles N                N spawn/disconnect cycles, leaks
+ *   dpm_check spawn_addr K SLEEP_MS   fw_comm_peer_addr of K spawned
+ *                                     children (away SLEEP_MS first)
  *   dpm_check child APP MODE [WDIR]   a spawned child (MODE full|quick|
- *                                     info|where)
+ *                                     info|where|addr)
  * Every blocking step is bounded by alarm() (FW_T_DPM_ALARM, default 60 s).
  */
 #define _GNU_SOURCE
@@ -74,6 +76,7 @@
 #define DPM_CHECK_TAG_PONG 2
 #define DPM_CHECK_TAG_ID 3
 #define DPM_CHECK_TAG_ADDR 4
+#define DPM_CHECK_TAG_OWN 5
 #define DPM_CHECK_MAX_PROCS 64
 
 /* Count a failed check and say which (with the rank). */
@@ -619,13 +622,13 @@ dpm_check_world_self(void)
           fw_strerror(st), len);
 }
 
-/* FW_DPM_RELAY=1: every process of the test is relayed by a daemon. */
+/* A fabric address an MPI library could insert: not a relay address
+ * (0xFE 'R' ..., dpm/relay.h) and not empty. */
 static int
-dpm_check_relay_forced(void)
+dpm_check_real_addr(const unsigned char *a, size_t len)
 {
-    const char *v = getenv("FW_DPM_RELAY");
-
-    return v != NULL && strcmp(v, "1") == 0;
+    return len > 0 && len <= FW_MAX_ADDR && !(len > 2 && a[0] == 0xFE &&
+                                               a[1] == 'R');
 }
 
 static void
@@ -636,13 +639,9 @@ dpm_check_world_addr(fw_comm_t *w, int rank, int size)
     int r;
     fw_status_t st;
 
+    /* relayed (FW_DPM_RELAY=1): the address of the endpoint it opens
+     * now, not the relay's */
     st = fw_comm_peer_addr(w, rank, NULL, &len);
-    if (dpm_check_relay_forced()) {
-        /* relayed by the daemon: no endpoint an MPI library could use */
-        CHECK(st == FW_ERR_UNSUPPORTED, "peer_addr of a relayed process: "
-              "%s, want FW_ERR_UNSUPPORTED", fw_strerror(st));
-        return;
-    }
     CHECK(st == FW_ERR_TOO_BIG && len > 0 && len <= FW_MAX_ADDR,
           "peer_addr size query: %s, len %zu", fw_strerror(st), len);
     need = len;
@@ -656,6 +655,7 @@ dpm_check_world_addr(fw_comm_t *w, int rank, int size)
     len = sizeof(a);
     CHECK_ST(fw_comm_peer_addr(w, rank, a, &len), FW_SUCCESS);
     CHECK(len == need, "peer_addr len %zu, size query said %zu", len, need);
+    CHECK(dpm_check_real_addr(a, len), "peer_addr(self) is a relay address");
     len2 = sizeof(b);
     CHECK_ST(fw_comm_peer_addr(fw_comm_self(), 0, b, &len2), FW_SUCCESS);
     CHECK(len2 == len && memcmp(a, b, len) == 0,
@@ -668,6 +668,10 @@ dpm_check_world_addr(fw_comm_t *w, int rank, int size)
     dpm_check_step("peer_addr exchange");
     if (rank != 0) {
         CHECK_ST(fw_comm_send(w, 0, DPM_CHECK_TAG_ADDR, a, len), FW_SUCCESS);
+        /* stay until 0 has asked for ours (a relayed process that left
+         * has no address any more) */
+        CHECK_ST(fw_comm_recv(w, 0, DPM_CHECK_TAG_ADDR, b, sizeof(b), &len2),
+                 FW_SUCCESS);
         return;
     }
     for (r = 1; r < size; r++) {
@@ -678,6 +682,7 @@ dpm_check_world_addr(fw_comm_t *w, int rank, int size)
         CHECK_ST(fw_comm_peer_addr(w, r, a, &l2), FW_SUCCESS);
         CHECK(l == l2 && memcmp(a, b, l) == 0,
               "peer_addr(%d) is not the address rank %d has", r, r);
+        CHECK_ST(fw_comm_send(w, r, DPM_CHECK_TAG_ADDR, a, 0), FW_SUCCESS);
     }
 }
 
@@ -925,9 +930,11 @@ dpm_check_cycle(fw_comm_t *inter, int side, int c)
           "inter local rank/size %d/%d, world %d/%d", fw_comm_rank(inter),
           fw_comm_size(inter), fw_comm_rank(fw_comm_world()),
           fw_comm_size(fw_comm_world()));
-    /* the other job's processes are relayed too under FW_DPM_RELAY=1 */
-    CHECK_ST(fw_comm_peer_addr(inter, 0, addr, &len),
-             dpm_check_relay_forced() ? FW_ERR_UNSUPPORTED : FW_SUCCESS);
+    /* under FW_DPM_RELAY=1 the other job's processes are relayed: the
+     * address of the endpoint it opens when asked */
+    CHECK_ST(fw_comm_peer_addr(inter, 0, addr, &len), FW_SUCCESS);
+    CHECK(dpm_check_real_addr(addr, len), "peer_addr(remote 0) is a relay "
+          "address");
     /* ids both ways between every pair: the acceptor sends first */
     dpm_check_all_pairs(inter, side, side == 0, 0, 1, c, NULL);
     dpm_check_all_pairs(inter, side, side == 1, 0, 1, c, NULL);
@@ -1310,6 +1317,60 @@ dpm_check_parent_talk(fw_comm_t *inter, const int *apps, int where)
     }
 }
 
+/***************************************************************************/
+/* fw_comm_peer_addr of spawned (relayed) children                          */
+/***************************************************************************/
+
+/* Child side of spawn_addr. Even children ask for the parent's and
+ * their right neighbour's address first (a process that asks opens its
+ * own endpoint); odd ones wait in a receive, so that the questions for
+ * theirs reach them there; then each compares what the parent sees as
+ * its address with its own, and reports its own and its neighbour's. */
+static void
+dpm_check_child_addr(fw_comm_t *parent, int sleep_ms)
+{
+    fw_comm_t *w = fw_comm_world();
+    int me = fw_comm_rank(w), k = fw_comm_size(w), round;
+    unsigned char seen[FW_MAX_ADDR], own[FW_MAX_ADDR], rep[2 * FW_MAX_ADDR];
+    size_t slen = 0, olen = sizeof(own), nlen = FW_MAX_ADDR, plen;
+    fw_status_t st;
+
+    if (sleep_ms > 0)
+        usleep((useconds_t)sleep_ms * 1000); /* away from the library */
+    memset(rep, 0, sizeof(rep));
+    for (round = 0; round < 2; round++) {
+        if (round != me % 2) {
+            dpm_check_step("child: recv the address the parent sees");
+            CHECK_ST(fw_comm_recv(parent, 0, DPM_CHECK_TAG_ADDR, seen,
+                                  sizeof(seen), &slen), FW_SUCCESS);
+            continue;
+        }
+        if (me % 2 == 0) {
+            plen = sizeof(own);
+            dpm_check_step("child: peer_addr of parent 0");
+            st = fw_comm_peer_addr(parent, 0, own, &plen);
+            CHECK(st == FW_SUCCESS && dpm_check_real_addr(own, plen),
+                  "peer_addr(parent 0): %s, %zu bytes", fw_strerror(st),
+                  plen);
+        }
+        dpm_check_step("child: peer_addr of a sibling");
+        st = fw_comm_peer_addr(w, (me + 1) % k, rep + FW_MAX_ADDR, &nlen);
+        CHECK(st == FW_SUCCESS &&
+                  dpm_check_real_addr(rep + FW_MAX_ADDR, nlen),
+              "peer_addr(sibling %d): %s, %zu bytes", (me + 1) % k,
+              fw_strerror(st), nlen);
+    }
+    CHECK_ST(fw_comm_peer_addr(fw_comm_self(), 0, own, &olen), FW_SUCCESS);
+    CHECK(dpm_check_real_addr(own, olen) && olen == slen &&
+              memcmp(own, seen, olen) == 0,
+          "own address (%zu bytes) is not what the parent sees (%zu)", olen,
+          slen);
+    memcpy(rep, own, olen);
+    dpm_check_step("child: report own and sibling address");
+    CHECK_ST(fw_comm_send(parent, 0, DPM_CHECK_TAG_OWN, rep, sizeof(rep)),
+             FW_SUCCESS);
+}
+
 /* MODE full: talk, merge twice, disconnect; quick: talk, disconnect;
  * info: check WDIR and env A/B, talk; where: talk, send address. */
 static int
@@ -1356,6 +1417,8 @@ dpm_check_child(int app, const char *mode, const char *wdir)
     ok = dpm_check_bad == 0;
     dpm_check_all_pairs(parent, 1, 0, app, ok, 0, NULL);
     dpm_check_all_pairs(parent, 1, 1, app, ok, 0, NULL);
+    if (strcmp(mode, "addr") == 0 && wdir != NULL)
+        dpm_check_child_addr(parent, atoi(wdir));
     if (strcmp(mode, "where") == 0 && fw_comm_rank(parent) >= 0) {
         dpm_check_my_addr(addr, sizeof(addr));
         dpm_check_step("send address to parent 0");
@@ -1408,6 +1471,69 @@ dpm_check_do_spawn(int k, const fw_info_t *info, const char *mode,
     return fw_spawn(fw_comm_rank(w) == root ? dpm_check_self : NULL,
                     fw_comm_rank(w) == root ? argv : NULL, k, info, root, w,
                     inter, codes);
+}
+
+/* peer_addr(inter, j) for every child: FW_ERR_TIMEOUT first when the
+ * children sleep longer than FW_DPM_ADDR_MS (sleep_ms > 0), then the
+ * address; each child compares it with its own, and reports its own and
+ * its neighbour's. */
+static void
+dpm_check_spawn_addr(int k, int sleep_ms)
+{
+    unsigned char a[DPM_CHECK_MAX_PROCS][FW_MAX_ADDR], rep[2 * FW_MAX_ADDR];
+    size_t alen[DPM_CHECK_MAX_PROCS], len;
+    int codes[DPM_CHECK_MAX_PROCS], apps[DPM_CHECK_MAX_PROCS], j, tries;
+    char ms[16];
+    fw_comm_t *inter = NULL;
+    fw_status_t st;
+    long t0;
+
+    if (k < 1 || k > DPM_CHECK_MAX_PROCS)
+        return;
+    for (j = 0; j < k; j++)
+        apps[j] = 1;
+    snprintf(ms, sizeof(ms), "%d", sleep_ms);
+    st = dpm_check_do_spawn(k, NULL, "addr", ms, &inter, codes);
+    CHECK(st == FW_SUCCESS && inter != NULL, "spawn %d: %s", k,
+          fw_strerror(st));
+    if (st != FW_SUCCESS || inter == NULL)
+        return;
+    dpm_check_parent_talk(inter, apps, 0);
+    for (j = 0; j < k && fw_comm_rank(inter) == 0; j++) {
+        dpm_check_step("parent: peer_addr of a child");
+        t0 = dpm_check_now_ms();
+        tries = 0;
+        do {
+            alen[j] = FW_MAX_ADDR;
+            st = fw_comm_peer_addr(inter, j, a[j], &alen[j]);
+            if (j == 0 && tries == 0 && sleep_ms > 0)
+                CHECK(st == FW_ERR_TIMEOUT && dpm_check_now_ms() - t0 <
+                                                  sleep_ms,
+                      "peer_addr of a child away for %d ms: %s after %ld "
+                      "ms, want FW_ERR_TIMEOUT (FW_DPM_ADDR_MS)", sleep_ms,
+                      fw_strerror(st), dpm_check_now_ms() - t0);
+        } while (st == FW_ERR_TIMEOUT && ++tries < 20);
+        CHECK(st == FW_SUCCESS && dpm_check_real_addr(a[j], alen[j]),
+              "peer_addr(child %d): %s, %zu bytes", j, fw_strerror(st),
+              alen[j]);
+        if (st != FW_SUCCESS)
+            alen[j] = 0;
+        CHECK_ST(fw_comm_send(inter, j, DPM_CHECK_TAG_ADDR, a[j], alen[j]),
+                 FW_SUCCESS);
+    }
+    for (j = 0; j < k && fw_comm_rank(inter) == 0; j++) {
+        dpm_check_step("parent: recv a child's own and sibling address");
+        CHECK_ST(fw_comm_recv(inter, j, DPM_CHECK_TAG_OWN, rep, sizeof(rep),
+                              &len), FW_SUCCESS);
+        CHECK(memcmp(rep, a[j], alen[j]) == 0,
+              "child %d reports another own address than peer_addr", j);
+        CHECK(memcmp(rep + FW_MAX_ADDR, a[(j + 1) % k], alen[(j + 1) % k])
+                  == 0,
+              "child %d sees child %d at another address", j, (j + 1) % k);
+    }
+    dpm_check_disconnect(&inter, "disconnect children");
+    if (fw_comm_rank(fw_comm_world()) == 0)
+        printf("peer_addr of %d spawned children checked\n", k);
 }
 
 static void
@@ -2149,11 +2275,11 @@ dpm_check_usage_exit(void)
           "       dpm_check portonly|dead FILE\n"
           "       dpm_check ns_job|publish|lookup NAME\n"
           "       dpm_check nsquery NAME found|none\n"
-          "       dpm_check spawn K | cycles N\n"
+          "       dpm_check spawn K | cycles N | spawn_addr K SLEEP_MS\n"
           "       dpm_check spawn_info WDIR HOSTS K\n"
           "       dpm_check spawn_where K KEY VALUE [KEY VALUE]...\n"
           "       dpm_check spawn_multi_where HOSTS1 HOSTS2\n"
-          "       dpm_check child APP full|quick|info|where [WDIR]\n",
+          "       dpm_check child APP full|quick|info|where|addr [WDIR]\n",
           stderr);
     return 2;
 }
@@ -2224,6 +2350,8 @@ main(int argc, char **argv)
         dpm_check_nsquery(argv[2], argv[3]);
     } else if (strcmp(cmd, "spawn") == 0 && argc == 3) {
         dpm_check_spawn(atoi(argv[2]));
+    } else if (strcmp(cmd, "spawn_addr") == 0 && argc == 4) {
+        dpm_check_spawn_addr(atoi(argv[2]), atoi(argv[3]));
     } else if (strcmp(cmd, "spawn_multiple") == 0) {
         dpm_check_spawn_multiple();
     } else if (strcmp(cmd, "spawn_fail") == 0) {
