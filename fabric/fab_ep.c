@@ -205,6 +205,9 @@ fw_fab_ep_setup(fw_fab_t *fab)
                         : (UINT64_C(1) << (8 * key_size)) - 1;
     fab->next_key = 1;
     fab->spin_us = fw_fab_info_spin_us();
+    fab->inject_max = fw_fab_info_inject() && fab->info->tx_attr != NULL
+                          ? fab->info->tx_attr->inject_size
+                          : 0;
     fab->exact_tags = fw_fab_info_exact_tags(fab->prov);
     fab->rx_floor = fw_fab_info_rx_floor(fab->prov, fab->mr_mode);
     fab->wait_fd = -1;
@@ -682,8 +685,10 @@ fw_fab_cq_readerr(fw_fab_t *fab)
     /* shm 1.17 reports err negated (-FI_ETRUNC): accept both signs */
     err = e.err < 0 ? -e.err : e.err;
     status = err == FI_ECANCELED ? FW_ERR_TIMEOUT : fw_fab_status_from_fi(-err);
-    if (err == FI_ECANCELED || err == FI_ETRUNC ||
-        (op != NULL && op->cb == NULL))
+    /* op NULL: an injected send (fw_fab_tsend), which nothing waits for;
+     * its peer's failure shows in what waits for the peer */
+    if (err == FI_ECANCELED || err == FI_ETRUNC || op == NULL ||
+        op->cb == NULL)
         FW_LOG_DEBUG("fab", "cq: %s completed: %s", fw_fab_op_name(op),
                      fi_strerror(err));
     else
@@ -692,7 +697,7 @@ fw_fab_cq_readerr(fw_fab_t *fab)
                     fi_cq_strerror(fab->cq, e.prov_errno, e.err_data, NULL,
                                    0));
     if (op == NULL)
-        return FW_ERR_FABRIC;
+        return FW_SUCCESS; /* an injected send's: nothing waits for it */
     fw_fab_op_complete(op, status, e.len + e.olen, e.tag,
                        (e.flags & FI_REMOTE_CQ_DATA) != 0 ? e.data : 0);
     return FW_SUCCESS;

@@ -69,6 +69,11 @@ FW_PARAM_TABLE(fab,
     {"FW_FAB_SPIN_US", "50",
      "how long blocking fabric calls poll the CQ before sleeping, "
      "microseconds"},
+    {"FW_FAB_INJECT", "1",
+     "1: blocking sends of at most the provider's inject size (tcp;ofi_rxm "
+     "64 bytes, shm 4 KiB) are injected, returning without waiting for a "
+     "completion (a 4-byte send: ~15 us less over tcp;ofi_rxm); 0: every "
+     "send waits for its completion"},
     {"FW_FAB_RXM_CM_US", "200",
      "ofi_rxm: how often an endpoint with no connection of its own in "
      "progress handles incoming connection requests, microseconds; set "
@@ -226,6 +231,12 @@ fw_fab_info_bounce_size(void)
 }
 
 /*---------------------------------------------------------------------------*/
+int
+fw_fab_info_inject(void)
+{
+    return (int)fw_param_get_long("FW_FAB_INJECT", 0, 1);
+}
+
 long
 fw_fab_info_spin_us(void)
 {

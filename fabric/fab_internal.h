@@ -211,6 +211,7 @@ struct fw_fab {
     int bounce_busy;
     int in_progress; /* > 0 while completion callbacks run */
     long spin_us;
+    size_t inject_max; /* blocking sends up to this size inject (0: none) */
     int exact_tags;  /* fw_fab_exact_tags() */
     size_t rx_floor; /* smallest buffer given to a tagged receive */
     void *rx_spare;  /* one rx_floor buffer kept for the next */
@@ -256,6 +257,7 @@ uint64_t fw_fab_info_mr_mode_extra(void);
 /* Bounce buffer size (FW_FAB_BOUNCE_SIZE) and spin time (FW_FAB_SPIN_US). */
 size_t fw_fab_info_bounce_size(void);
 long fw_fab_info_spin_us(void);
+int fw_fab_info_inject(void);
 /* FW_FAB_EXACT_TAGS for this provider and libfabric (fw_fab_exact_tags). */
 int fw_fab_info_exact_tags(const fw_fab_prov_t *prov);
 /* Smallest receive buffer to give this provider (fab->rx_floor). */
