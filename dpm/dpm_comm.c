@@ -440,6 +440,10 @@ fw_comm_peer_addr(const fw_comm_t *comm, int remote_rank, void *buf,
         return FW_ERR_UNREACHABLE;
     a = m->addr;
     alen = m->addr_len;
+    /* who asks for addresses will soon be asked for its own: a relayed
+     * process opens its endpoint now (its failure is its askers') */
+    if (fw_dpm_tp_relayed())
+        (void)fw_dpm_tp_own(&inner, &ilen);
     /* a relayed process: the address of its own endpoint, opened when
      * first asked for (ours, when it is us) */
     if (fw_dpm_relay_addr_parse(m->addr, m->addr_len, &id, &inner, &ilen)) {

@@ -18,6 +18,7 @@
 #include "fabric/fab.h"
 #include "common/buf.h"
 #include "oob/oob_wire.h"
+#include "oob/oob.h"
 
 #include <stdio.h>
 
@@ -196,6 +197,12 @@ fw_status_t fw_dpm_relay_recv(fw_dpm_relay_t *r, uint64_t tag,
                               uint64_t ignore, void *buf, size_t cap,
                               size_t *len_p, uint64_t *tag_p, int timeout_ms,
                               fw_fab_stop_fn stop, void *stop_arg);
+/* The relay socket (-1 once broken), its wait hook, and one frame read
+ * if one has come (fw_dpm_tp's hooks: address queries are answered
+ * while we wait for our daemon, too). */
+int fw_dpm_relay_fd(const fw_dpm_relay_t *r);
+void fw_dpm_relay_set_idle(fw_dpm_relay_t *r, const fw_oob_idle_t *idle);
+void fw_dpm_relay_pump(fw_dpm_relay_t *r);
 /* Called (once, from a read) when a peer asks for our own endpoint's
  * address; it answers with fw_dpm_relay_post_addr. */
 void fw_dpm_relay_on_ask(fw_dpm_relay_t *r, void (*fn)(void *), void *arg);

@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/util.h"
 
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,9 +35,14 @@ struct fw_dpm_relay {
     fw_dpm_rmsg_t *partial;          /* fragments being joined */
     fw_dpm_rmsg_t *head, *tail;      /* whole messages, oldest first */
     int asked;                       /* a peer wants our own address */
+    int broken;                      /* a read failed: not polled again */
     void (*ask_fn)(void *);
     void *ask_arg;
 };
+
+static fw_status_t fw_dpm_relay_read(fw_dpm_relay_t *r, int timeout_ms,
+                                     uint32_t seq, int *sent_p,
+                                     fw_status_t *st_p);
 
 static void
 fw_dpm_rmsg_free(fw_dpm_rmsg_t *m)
@@ -146,6 +152,31 @@ fw_dpm_relay_addr(const fw_dpm_relay_t *r, void *buf, size_t *len_p)
     memcpy(buf, r->addr, r->addr_len);
     *len_p = r->addr_len;
     return FW_SUCCESS;
+}
+
+int
+fw_dpm_relay_fd(const fw_dpm_relay_t *r)
+{
+    return r->broken ? -1 : fw_oob_sconn_fd(r->conn);
+}
+
+void
+fw_dpm_relay_set_idle(fw_dpm_relay_t *r, const fw_oob_idle_t *idle)
+{
+    fw_oob_sconn_set_idle(r->conn, idle);
+}
+
+/* One frame, if one has come (while we wait for something else). */
+void
+fw_dpm_relay_pump(fw_dpm_relay_t *r)
+{
+    struct pollfd pfd = {fw_oob_sconn_fd(r->conn), POLLIN, 0};
+
+    if (r->broken || poll(&pfd, 1, 0) <= 0)
+        return;
+    /* the daemon writes whole frames: the rest of this one is coming */
+    if (fw_dpm_relay_read(r, 10000, 0, NULL, NULL) != FW_SUCCESS)
+        r->broken = 1; /* the next relay call reports it */
 }
 
 void

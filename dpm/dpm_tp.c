@@ -92,6 +92,48 @@ fw_dpm_relay_target(char uri[FW_OOB_URI_MAX],
     return 1;
 }
 
+/*
+ * A relayed process waiting for its daemon's OOB answer (fence, lookup,
+ * spawn, ...) still answers address queries from its relay; and once it
+ * has its own endpoint, that endpoint is progressed whenever we wait
+ * (peers connecting to it need us to: rxm accepts connections, shm maps
+ * peers, in our progress calls).
+ */
+static void
+fw_dpm_tp_idle_prepare(void *arg, int fds[FW_OOB_IDLE_FDS], int *max_ms)
+{
+    fw_dpm_state_t *s = &fw_dpm_g;
+    int wfd;
+
+    if (arg == NULL && s->relay != NULL) /* the daemon link's hook */
+        fds[0] = fw_dpm_relay_fd(s->relay);
+    if (s->own_len == 0 || s->fab == NULL)
+        return;
+    wfd = fw_fab_wait_fd(s->fab);
+    if (wfd < 0)
+        *max_ms = 1; /* no wait fd (shm): progress every ms */
+    else if (fw_fab_trywait(s->fab) == FW_SUCCESS)
+        fds[1] = wfd;
+    else
+        *max_ms = 0;
+}
+
+static void
+fw_dpm_tp_idle_run(void *arg)
+{
+    fw_dpm_state_t *s = &fw_dpm_g;
+
+    if (s->own_len > 0 && s->fab != NULL)
+        (void)fw_fab_progress(s->fab, NULL);
+    if (arg == NULL && s->relay != NULL)
+        fw_dpm_relay_pump(s->relay);
+}
+
+static const fw_oob_idle_t fw_dpm_tp_idle_daemon = {
+    fw_dpm_tp_idle_prepare, fw_dpm_tp_idle_run, NULL};
+static const fw_oob_idle_t fw_dpm_tp_idle_relay = {
+    fw_dpm_tp_idle_prepare, fw_dpm_tp_idle_run, (void *)&fw_dpm_g};
+
 /* A peer asked our daemon for our own endpoint's address. */
 static void
 fw_dpm_tp_asked(void *arg)
@@ -122,6 +164,8 @@ fw_dpm_tp_open(fw_dpm_state_t *s)
             FW_LOG_DEBUG("dpm", "rank %u: relayed by the daemon at %s",
                          fw_client_g.info.rank, uri);
             fw_dpm_relay_on_ask(s->relay, fw_dpm_tp_asked, NULL);
+            fw_dpm_relay_set_idle(s->relay, &fw_dpm_tp_idle_relay);
+            fw_oob_sconn_set_idle(fw_client_g.conn, &fw_dpm_tp_idle_daemon);
             return FW_SUCCESS;
         }
         if (strcmp(fw_param_get_str("FW_DPM_RELAY"), "1") == 0) {
@@ -188,6 +232,8 @@ fw_dpm_ep(void)
 void
 fw_dpm_tp_close(void)
 {
+    if (fw_dpm_g.relay != NULL)
+        fw_oob_sconn_set_idle(fw_client_g.conn, NULL);
     fw_dpm_relay_close(fw_dpm_g.relay);
     fw_dpm_g.relay = NULL;
     fw_dpm_g.fab = NULL; /* fw_client_g's, closed by fw_finalize */
@@ -261,12 +307,14 @@ fw_dpm_tp_own(const uint8_t **addr_p, size_t *len_p)
     return FW_SUCCESS;
 }
 
-/* Ask the daemon behind relay address e for its process's own address. */
+/* Ask the daemon behind relay address e for its process's own address,
+ * within FW_DPM_ADDR_MS. */
 static fw_status_t
 fw_dpm_tp_ask(fw_dpm_av_ent_t *e, uint8_t *out, size_t *len_p)
 {
     const fw_dpm_member_t *me = &fw_dpm_g.world_g.m[fw_client_g.info.rank];
-    uint64_t nonce = 0, tag;
+    int ms = fw_dpm_timeout_ms("FW_DPM_ADDR_MS", 0);
+    uint64_t nonce = 0, tag, end = fw_time_ns() + (uint64_t)ms * 1000000u;
     uint8_t in[8 + FW_MAX_ADDR];
     const void *a;
     size_t got = 0, alen = 0;
@@ -285,12 +333,15 @@ fw_dpm_tp_ask(fw_dpm_av_ent_t *e, uint8_t *out, size_t *len_p)
         rc = fw_buf_status(&b);
     if (rc == FW_SUCCESS)
         rc = fw_dpm_tp_send((uint64_t)(uintptr_t)e, FW_DPM_RELAY_TAG, b.data,
-                            b.len, fw_dpm_timeout_ms("FW_DPM_ADDR_MS", 0));
+                            b.len, ms);
     fw_buf_cleanup(&b);
-    if (rc == FW_SUCCESS)
+    if (rc == FW_SUCCESS) {
+        uint64_t now = fw_time_ns();
+
         rc = fw_dpm_tp_recv(tag, 0, in, sizeof(in), &got, NULL,
-                            fw_dpm_timeout_ms("FW_DPM_ADDR_MS", 0), NULL,
-                            NULL);
+                            now >= end ? 0 : (int)((end - now) / 1000000u),
+                            NULL, NULL);
+    }
     if (rc != FW_SUCCESS)
         return rc;
     fw_rbuf_init(&rb, in, got);
@@ -315,11 +366,7 @@ fw_dpm_tp_own_of(uint64_t peer, const uint8_t **addr_p, size_t *len_p)
     fw_status_t rc = FW_SUCCESS;
 
     if (e->own == NULL) {
-        /* who asks for addresses will be asked for its own */
-        if (fw_dpm_g.relay != NULL)
-            rc = fw_dpm_tp_own(addr_p, len_p);
-        if (rc == FW_SUCCESS)
-            rc = fw_dpm_tp_ask(e, a, &len);
+        rc = fw_dpm_tp_ask(e, a, &len);
         if (rc == FW_SUCCESS && (e->own = malloc(len)) == NULL)
             rc = FW_ERR_NO_MEM;
         if (rc != FW_SUCCESS)

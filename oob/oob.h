@@ -161,6 +161,22 @@ fw_status_t fw_oob_sconn_recv(fw_oob_sconn_t *s, int timeout_ms,
 /* The socket, for poll() by callers that multiplex. */
 int fw_oob_sconn_fd(const fw_oob_sconn_t *s);
 
+/*
+ * Other work while s waits for its socket (a relayed process answering
+ * its relay, progressing an endpoint): before each poll, prepare(arg,
+ * fds, &max_ms) names up to FW_OOB_IDLE_FDS more fds to wait for
+ * (readable; -1: none) and the longest wait (-1: no limit); when one is
+ * ready or max_ms passed, run(arg), and the wait goes on. run must not
+ * use s. NULL hook: none.
+ */
+#define FW_OOB_IDLE_FDS 2
+typedef struct fw_oob_idle {
+    void (*prepare)(void *arg, int fds[FW_OOB_IDLE_FDS], int *max_ms);
+    void (*run)(void *arg);
+    void *arg;
+} fw_oob_idle_t;
+void fw_oob_sconn_set_idle(fw_oob_sconn_t *s, const fw_oob_idle_t *idle);
+
 /* Close and free. Accepts NULL. */
 void fw_oob_sconn_close(fw_oob_sconn_t *s);
 

@@ -16,29 +16,44 @@
 
 struct fw_oob_sconn {
     int fd;
+    const fw_oob_idle_t *idle; /* other work while waiting, or NULL */
     uint8_t *rbuf; /* last received frame, owned */
     size_t rcap;
 };
 
+/* Until fd is ready for ev or deadline (0: none); the idle hook's fds
+ * and time slices run it meanwhile. */
 static int
-fw_oob_sconn_wait(int fd, short ev, uint64_t deadline)
+fw_oob_sconn_wait(int fd, short ev, uint64_t deadline,
+                  const fw_oob_idle_t *idle)
 {
-    struct pollfd pfd = {fd, ev, 0};
-    int ms = -1, rc;
+    struct pollfd pfd[1 + FW_OOB_IDLE_FDS];
+    int ms = -1, rc, i, slice, extra[FW_OOB_IDLE_FDS];
 
     for (;;) {
+        slice = -1;
+        for (i = 0; i < FW_OOB_IDLE_FDS; i++)
+            extra[i] = -1;
+        if (idle != NULL)
+            idle->prepare(idle->arg, extra, &slice);
         if (deadline != 0) {
             uint64_t now = fw_time_ns();
 
             ms = now >= deadline ? 0 : (int)((deadline - now) / 1000000 + 1);
         }
-        rc = poll(&pfd, 1, ms);
-        if (rc > 0)
-            return 0;
-        if (rc == 0)
-            return -ETIMEDOUT;
-        if (errno != EINTR)
+        pfd[0] = (struct pollfd){fd, ev, 0};
+        for (i = 0; i < FW_OOB_IDLE_FDS; i++)
+            pfd[1 + i] = (struct pollfd){extra[i], POLLIN, 0};
+        rc = poll(pfd, 1 + FW_OOB_IDLE_FDS,
+                  slice >= 0 && (ms < 0 || slice < ms) ? slice : ms);
+        if (rc < 0 && errno != EINTR)
             return -errno;
+        if (rc > 0 && pfd[0].revents != 0)
+            return 0;
+        if (idle != NULL && (rc > 0 || slice >= 0))
+            idle->run(idle->arg);
+        if (rc == 0 && deadline != 0 && fw_time_ns() >= deadline)
+            return -ETIMEDOUT;
     }
 }
 
@@ -67,7 +82,8 @@ fw_oob_sconn_io(fw_oob_sconn_t *s, void *buf, size_t len, int writing,
         if (errno != EAGAIN && errno != EWOULDBLOCK)
             return errno == EPIPE || errno == ECONNRESET ? FW_ERR_CONN_CLOSED
                                                          : FW_ERR_SYSTEM;
-        rc = fw_oob_sconn_wait(s->fd, writing ? POLLOUT : POLLIN, deadline);
+        rc = fw_oob_sconn_wait(s->fd, writing ? POLLOUT : POLLIN, deadline,
+                               s->idle);
         if (rc == -ETIMEDOUT)
             return FW_ERR_TIMEOUT;
         if (rc != 0)
@@ -231,7 +247,7 @@ fw_oob_sconn_dial(fw_oob_sconn_t *s, const fw_oob_sockaddr_t *sa,
         return FW_SUCCESS;
     if (errno != EINPROGRESS)
         return FW_ERR_UNREACHABLE;
-    if (fw_oob_sconn_wait(s->fd, POLLOUT, deadline) != 0)
+    if (fw_oob_sconn_wait(s->fd, POLLOUT, deadline, NULL) != 0)
         return FW_ERR_TIMEOUT;
     if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0 ||
         soerr != 0) {
@@ -320,6 +336,13 @@ fw_oob_sconn_recv(fw_oob_sconn_t *s, int timeout_ms, fw_oob_hdr_t *hdr_p,
         return FW_ERR_BAD_PARAM;
     return fw_oob_sconn_recv_dl(s, fw_oob_deadline(timeout_ms), hdr_p,
                                 payload_p);
+}
+
+void
+fw_oob_sconn_set_idle(fw_oob_sconn_t *s, const fw_oob_idle_t *idle)
+{
+    if (s != NULL)
+        s->idle = idle;
 }
 
 int

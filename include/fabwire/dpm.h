@@ -77,10 +77,13 @@ fw_status_t fw_comm_recv(fw_comm_t *comm, int src, int tag, void *buf,
  * query: buf NULL or *len too small sets *len and returns FW_ERR_TOO_BIG.
  * A process relayed by a daemon (a spawned child, by default:
  * FW_DPM_RELAY) has no endpoint until an address is wanted: asking for
- * its address makes it open one (libfabric loads, ~0.4 s) when it next
- * calls the library, and asking for any address opens the caller's own.
- * Waits FW_DPM_ADDR_MS (30 s) for that: FW_ERR_TIMEOUT; the process is
- * gone: FW_ERR_UNREACHABLE.
+ * its address makes it open one (libfabric loads, ~0.4 s) at once if it
+ * waits in the library, else when it next calls it; asking for any
+ * address opens the caller's own. That endpoint is progressed whenever
+ * its process waits in the library (fabwire's own messages still go
+ * through the daemon). Waits FW_DPM_ADDR_MS (30 s): FW_ERR_TIMEOUT; the
+ * process is gone: FW_ERR_UNREACHABLE; FW_ERR_NO_MEM when 4096 queries
+ * for one process wait already.
  */
 fw_status_t fw_comm_peer_addr(const fw_comm_t *comm, int remote_rank,
                               void *buf, size_t *len);

@@ -312,13 +312,18 @@ case_spawn() {
     dpm_run "spawn_addr" 5 60 -- --oversubscribe -n 1 "$P" spawn_addr 4 0
     dpm_ok "fw_comm_peer_addr of 4 spawned children: the parent, each" \
         "child and a sibling see one address, not a relay address (a" \
-        "relayed child opens its own endpoint when it asks or is asked)"
+        "relayed child opens its own endpoint when it asks or is asked);" \
+        "the parent's own libfabric endpoint sends to each"
     if [ "${FW_DPM_RELAY:-auto}" != 0 ]; then # relayed children only
         dpm_run "spawn_addr, children away" 3 60 -- --oversubscribe \
             -x FW_DPM_ADDR_MS=300 -n 1 "$P" spawn_addr 2 1500
         dpm_ok "relayed children away from the library for 1.5 s:" \
             "peer_addr is FW_ERR_TIMEOUT after FW_DPM_ADDR_MS=300, then" \
             "the address"
+        dpm_run "spawn_addr, child in a fence" 3 60 -- --oversubscribe \
+            -n 1 "$P" spawn_addr 2 -1500
+        dpm_ok "a relayed child waiting in fw_fence (for a sibling 1.5 s" \
+            "late) answers peer_addr at once"
     fi
     dpm_run "spawn_multiple" 5 60 -- --oversubscribe -n 2 "$P" \
         spawn_multiple

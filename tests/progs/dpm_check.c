@@ -50,6 +50,12 @@
  */
 #define _GNU_SOURCE
 
+#include <rdma/fabric.h>
+#include <rdma/fi_cm.h>
+#include <rdma/fi_domain.h>
+#include <rdma/fi_endpoint.h>
+#include <rdma/fi_errno.h>
+#include <rdma/fi_tagged.h>
 #include <fabwire.h>
 
 #include <arpa/inet.h>
@@ -1337,6 +1343,14 @@ dpm_check_child_addr(fw_comm_t *parent, int sleep_ms)
 
     if (sleep_ms > 0)
         usleep((useconds_t)sleep_ms * 1000); /* away from the library */
+    if (sleep_ms < 0) {
+        /* inside the library but waiting for our daemon: child 0 comes
+         * late to a fence the others wait in */
+        if (me == 0)
+            usleep((useconds_t)-sleep_ms * 1000);
+        dpm_check_step("child: fence");
+        CHECK_ST(fw_fence(), FW_SUCCESS);
+    }
     memset(rep, 0, sizeof(rep));
     for (round = 0; round < 2; round++) {
         if (round != me % 2) {
@@ -1473,6 +1487,90 @@ dpm_check_do_spawn(int k, const fw_info_t *info, const char *mode,
                     inter, codes);
 }
 
+/*
+ * An MPI library's use of fw_comm_peer_addr: a libfabric endpoint of our
+ * own (provider prov) sends one tagged message to addr; it must complete
+ * within 5 s (the peer's endpoint is progressed while it waits in the
+ * library). The message stays unreceived there, as a foreign tag would.
+ */
+static void
+dpm_check_fab_send(const char *prov, const unsigned char *addr, size_t alen,
+                   int who)
+{
+    struct fi_info *hints = fi_allocinfo(), *info = NULL;
+    struct fid_fabric *fab = NULL;
+    struct fid_domain *dom = NULL;
+    struct fid_av *av = NULL;
+    struct fid_cq *cq = NULL;
+    struct fid_ep *ep = NULL;
+    struct fi_av_attr ava = {.type = FI_AV_TABLE};
+    struct fi_cq_attr cqa = {.format = FI_CQ_FORMAT_TAGGED};
+    struct fi_cq_tagged_entry e;
+    char msg[16] = "from an MPI lib";
+    fi_addr_t fa = FI_ADDR_UNSPEC;
+    double t0 = dpm_check_now_ms();
+    ssize_t n = -FI_EAGAIN;
+    int rc;
+
+    dpm_check_step("parent: libfabric send to a child's address");
+    if (hints == NULL || prov == NULL)
+        goto out;
+    hints->caps = FI_TAGGED;
+    hints->ep_attr->type = FI_EP_RDM;
+    hints->fabric_attr->prov_name = strdup(prov);
+    hints->domain_attr->mr_mode = FI_MR_LOCAL | FI_MR_ALLOCATED |
+                                  FI_MR_PROV_KEY | FI_MR_VIRT_ADDR;
+    rc = fi_getinfo(FI_VERSION(1, 9), NULL, NULL, 0, hints, &info);
+    if (rc == 0)
+        rc = fi_fabric(info->fabric_attr, &fab, NULL);
+    if (rc == 0)
+        rc = fi_domain(fab, info, &dom, NULL);
+    if (rc == 0)
+        rc = fi_av_open(dom, &ava, &av, NULL);
+    if (rc == 0)
+        rc = fi_cq_open(dom, &cqa, &cq, NULL);
+    if (rc == 0)
+        rc = fi_endpoint(dom, info, &ep, NULL);
+    if (rc == 0)
+        rc = fi_ep_bind(ep, &av->fid, 0);
+    if (rc == 0)
+        rc = fi_ep_bind(ep, &cq->fid, FI_TRANSMIT | FI_RECV);
+    if (rc == 0)
+        rc = fi_enable(ep);
+    CHECK(rc == 0, "own %s endpoint: %s", prov, fi_strerror(-rc));
+    if (rc != 0)
+        goto out;
+    CHECK(fi_av_insert(av, addr, 1, &fa, 0, NULL) == 1,
+          "fi_av_insert of child %d's address", who);
+    while (fa != FI_ADDR_UNSPEC && dpm_check_now_ms() - t0 < 5000) {
+        if (n == -FI_EAGAIN)
+            n = fi_tsend(ep, msg, sizeof(msg), NULL, fa, 0x5eed, NULL);
+        if (n == 0 && fi_cq_read(cq, &e, 1) == 1)
+            break;
+        if (n == -FI_EAGAIN)
+            (void)fi_cq_read(cq, &e, 1);
+        usleep(100);
+    }
+    CHECK(n == 0 && dpm_check_now_ms() - t0 < 5000,
+          "libfabric send to child %d's address: %s, not complete after "
+          "%.0f ms", who, fi_strerror((int)-n), dpm_check_now_ms() - t0);
+out:
+    if (ep != NULL)
+        fi_close(&ep->fid);
+    if (av != NULL)
+        fi_close(&av->fid);
+    if (cq != NULL)
+        fi_close(&cq->fid);
+    if (dom != NULL)
+        fi_close(&dom->fid);
+    if (fab != NULL)
+        fi_close(&fab->fid);
+    if (info != NULL)
+        fi_freeinfo(info);
+    if (hints != NULL)
+        fi_freeinfo(hints);
+}
+
 /* peer_addr(inter, j) for every child: FW_ERR_TIMEOUT first when the
  * children sleep longer than FW_DPM_ADDR_MS (sleep_ms > 0), then the
  * address; each child compares it with its own, and reports its own and
@@ -1486,7 +1584,7 @@ dpm_check_spawn_addr(int k, int sleep_ms)
     char ms[16];
     fw_comm_t *inter = NULL;
     fw_status_t st;
-    long t0;
+    double t0;
 
     if (k < 1 || k > DPM_CHECK_MAX_PROCS)
         return;
@@ -1499,6 +1597,16 @@ dpm_check_spawn_addr(int k, int sleep_ms)
     if (st != FW_SUCCESS || inter == NULL)
         return;
     dpm_check_parent_talk(inter, apps, 0);
+    if (sleep_ms < 0 && k > 1 && fw_comm_rank(inter) == 0) {
+        dpm_check_step("parent: peer_addr of a child in a fence");
+        t0 = dpm_check_now_ms();
+        alen[1] = FW_MAX_ADDR;
+        st = fw_comm_peer_addr(inter, 1, a[1], &alen[1]);
+        CHECK(st == FW_SUCCESS && dpm_check_now_ms() - t0 < -sleep_ms,
+              "peer_addr of a child waiting in fw_fence: %s after %.0f ms "
+              "(its fence ends after %d ms)", fw_strerror(st),
+              dpm_check_now_ms() - t0, -sleep_ms);
+    }
     for (j = 0; j < k && fw_comm_rank(inter) == 0; j++) {
         dpm_check_step("parent: peer_addr of a child");
         t0 = dpm_check_now_ms();
@@ -1509,7 +1617,7 @@ dpm_check_spawn_addr(int k, int sleep_ms)
             if (j == 0 && tries == 0 && sleep_ms > 0)
                 CHECK(st == FW_ERR_TIMEOUT && dpm_check_now_ms() - t0 <
                                                   sleep_ms,
-                      "peer_addr of a child away for %d ms: %s after %ld "
+                      "peer_addr of a child away for %d ms: %s after %.0f "
                       "ms, want FW_ERR_TIMEOUT (FW_DPM_ADDR_MS)", sleep_ms,
                       fw_strerror(st), dpm_check_now_ms() - t0);
         } while (st == FW_ERR_TIMEOUT && ++tries < 20);
@@ -1531,6 +1639,10 @@ dpm_check_spawn_addr(int k, int sleep_ms)
                   == 0,
               "child %d sees child %d at another address", j, (j + 1) % k);
     }
+    /* as an MPI library would: our own endpoint sends to each address
+     * (the children wait in the disconnect meanwhile) */
+    for (j = 0; j < k && fw_comm_rank(inter) == 0; j++)
+        dpm_check_fab_send(fw_fabric_provider(), a[j], alen[j], j);
     dpm_check_disconnect(&inter, "disconnect children");
     if (fw_comm_rank(fw_comm_world()) == 0)
         printf("peer_addr of %d spawned children checked\n", k);
