@@ -1494,6 +1494,7 @@ dpm_check_fab_send(const char *prov, const unsigned char *addr, size_t alen,
                    int who)
 {
     char hex[2 * FW_MAX_ADDR + 1], tool[PATH_MAX + 16], *slash;
+    ssize_t n;
     int status = -1;
     pid_t pid;
     size_t i;
@@ -1502,7 +1503,9 @@ dpm_check_fab_send(const char *prov, const unsigned char *addr, size_t alen,
     for (i = 0; i < alen && i < FW_MAX_ADDR; i++)
         snprintf(hex + 2 * i, 3, "%02x", addr[i]);
     hex[2 * i] = '\0';
-    snprintf(tool, sizeof(tool), "%s", dpm_check_self);
+    /* next to our binary (tests run us through a symlink elsewhere) */
+    n = readlink("/proc/self/exe", tool, sizeof(tool) - 16);
+    tool[n > 0 ? n : 0] = '\0';
     slash = strrchr(tool, '/');
     snprintf(slash != NULL ? slash + 1 : tool,
              sizeof(tool) - (size_t)(slash != NULL ? slash + 1 - tool : 0),
