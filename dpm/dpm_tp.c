@@ -115,7 +115,7 @@ fw_dpm_tp_idle_prepare(void *arg, int fds[FW_OOB_IDLE_FDS], int *max_ms)
     else if (fw_fab_trywait(s->fab) == FW_SUCCESS)
         fds[1] = wfd;
     else
-        *max_ms = 0;
+        *max_ms = 1; /* something pending: progress again soon, no spin */
 }
 
 static void
