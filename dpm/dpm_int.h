@@ -126,6 +126,7 @@ typedef struct fw_dpm_state {
     uint16_t own_len;        /* relayed: our own endpoint's address, */
     uint8_t own[FW_MAX_ADDR];/* once opened (fw_dpm_tp_own), */
     fw_status_t own_rc;      /* or why it could not be */
+    int idle_ms;             /* its progress period while we wait (shm) */
     fw_dpm_group_t world_g, self_g;
     fw_comm_t world, self;
     fw_comm_t *comms;        /* INTER/INTRA comms alive */

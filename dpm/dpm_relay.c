@@ -278,8 +278,11 @@ fw_dpm_relay_read(fw_dpm_relay_t *r, int timeout_ms, uint32_t seq,
     fw_oob_hdr_t h;
     fw_rbuf_t rb;
     uint32_t s, st;
-    fw_status_t rc = fw_oob_sconn_recv(r->conn, timeout_ms, &h, &p);
+    fw_status_t rc;
 
+    if (r->broken) /* a pump gave up inside a frame: out of step */
+        return FW_ERR_UNREACHABLE;
+    rc = fw_oob_sconn_recv(r->conn, timeout_ms, &h, &p);
     if (rc == FW_ERR_CONN_CLOSED)
         return FW_ERR_UNREACHABLE;
     if (rc != FW_SUCCESS)

@@ -110,8 +110,10 @@ fw_dpm_tp_idle_prepare(void *arg, int fds[FW_OOB_IDLE_FDS], int *max_ms)
     if (s->own_len == 0 || s->fab == NULL)
         return;
     wfd = fw_fab_wait_fd(s->fab);
-    if (wfd < 0)
-        *max_ms = 1; /* no wait fd (shm): progress every ms */
+    if (wfd < 0) /* no wait fd (shm): progress every 1-8 ms */
+        *max_ms = s->idle_ms = s->idle_ms == 0 ? 1
+                             : s->idle_ms < 8  ? 2 * s->idle_ms
+                                               : 8;
     else if (fw_fab_trywait(s->fab) == FW_SUCCESS)
         fds[1] = wfd;
     else
@@ -123,8 +125,11 @@ fw_dpm_tp_idle_run(void *arg)
 {
     fw_dpm_state_t *s = &fw_dpm_g;
 
-    if (s->own_len > 0 && s->fab != NULL)
-        (void)fw_fab_progress(s->fab, NULL);
+    size_t n = 0;
+
+    if (s->own_len > 0 && s->fab != NULL &&
+        fw_fab_progress(s->fab, &n) == FW_SUCCESS && n > 0)
+        s->idle_ms = 0; /* something moved: soon again */
     if (arg == NULL && s->relay != NULL)
         fw_dpm_relay_pump(s->relay);
 }

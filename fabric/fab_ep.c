@@ -792,20 +792,29 @@ fw_fab_op_wait_cb(const fw_fab_cmpl_t *cmpl, void *arg)
 }
 
 /*---------------------------------------------------------------------------*/
-/* Sleep until the CQ may have work or remaining_ns pass. */
+/* Sleep until the CQ may have work or remaining_ns pass. Without a wait
+ * fd, or while sends wait to be retried (the provider said EAGAIN: a
+ * peer not reachable yet, or gone), naps growing from 5 us to 1 ms. */
+void
+fw_fab_nap(uint64_t *nap_ns, uint64_t remaining_ns)
+{
+    struct timespec ts = {0, (long)*nap_ns};
+
+    if (remaining_ns < (uint64_t)ts.tv_nsec)
+        ts.tv_nsec = (long)remaining_ns;
+    nanosleep(&ts, NULL);
+    *nap_ns = *nap_ns * 2 > FW_FAB_NOFD_SLEEP_NS ? FW_FAB_NOFD_SLEEP_NS
+                                                 : *nap_ns * 2;
+}
+
 static void
 fw_fab_wait_sleep(fw_fab_t *fab, uint64_t remaining_ns, uint64_t *nofd_ns)
 {
-    struct timespec ts = {0, (long)*nofd_ns};
     struct pollfd pfd;
     uint64_t ms;
 
-    if (fab->wait_fd < 0) {
-        if (remaining_ns < (uint64_t)ts.tv_nsec)
-            ts.tv_nsec = (long)remaining_ns;
-        nanosleep(&ts, NULL);
-        *nofd_ns = *nofd_ns * 2 > FW_FAB_NOFD_SLEEP_NS ? FW_FAB_NOFD_SLEEP_NS
-                                                       : *nofd_ns * 2;
+    if (fab->wait_fd < 0 || fab->retry_head != NULL) {
+        fw_fab_nap(nofd_ns, remaining_ns);
         return;
     }
     if (fw_fab_trywait(fab) != FW_SUCCESS)

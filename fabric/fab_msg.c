@@ -183,7 +183,7 @@ static fw_status_t
 fw_fab_tinject(fw_fab_t *fab, uint64_t peer, uint64_t tag, const void *buf,
                size_t len, int timeout_ms)
 {
-    uint64_t end;
+    uint64_t end, now, nap = 5000;
     ssize_t ret;
 
     if (len > fab->inject_max || fab->retry_head != NULL)
@@ -193,8 +193,12 @@ fw_fab_tinject(fw_fab_t *fab, uint64_t peer, uint64_t tag, const void *buf,
     end = fw_time_ns() + (uint64_t)timeout_ms * 1000000u;
     while ((ret = fi_tinject(fab->ep, buf, len, peer, tag)) == -FI_EAGAIN) {
         fw_fab_progress(fab, NULL);
-        if (fw_time_ns() >= end)
+        now = fw_time_ns();
+        if (now >= end)
             return FW_ERR_TIMEOUT;
+        /* a peer that does not take it (gone?): naps of 5 us to 1 ms,
+         * no spinning meanwhile */
+        fw_fab_nap(&nap, end - now);
     }
     if (ret == -FI_ENOSYS || ret == -FI_EOPNOTSUPP || ret == -FI_EMSGSIZE) {
         fab->inject_max = 0; /* not this provider: complete sends */

@@ -52,7 +52,9 @@ fw_oob_sconn_wait(int fd, short ev, uint64_t deadline,
             return 0;
         if (idle != NULL && (rc > 0 || slice >= 0))
             idle->run(idle->arg);
-        if (rc == 0 && deadline != 0 && fw_time_ns() >= deadline)
+        /* whatever woke us: a hook fd that stays ready must not hold us
+         * past the deadline */
+        if (deadline != 0 && fw_time_ns() >= deadline)
             return -ETIMEDOUT;
     }
 }

@@ -161,9 +161,62 @@ test_evented(const char *uri)
 
 struct sthread {
     char uri[FW_OOB_URI_MAX];
-    fw_status_t open_rc, bad_rc, rt_rc;
+    fw_status_t open_rc, bad_rc, rt_rc, idle_rc, slice_rc;
+    double idle_ms, slice_ms;
+    long idle_runs, slice_runs;
     int done;
 };
+
+/* Idle hooks: one with an fd that stays readable (nobody drains it),
+ * one with a 5 ms slice only. */
+static int idle_pipe_g[2] = {-1, -1};
+static long idle_runs_g;
+
+static void
+idle_prepare_fd(void *arg, int fds[FW_OOB_IDLE_FDS], int *max_ms)
+{
+    (void)arg;
+    (void)max_ms;
+    fds[0] = idle_pipe_g[0];
+}
+
+static void
+idle_prepare_slice(void *arg, int fds[FW_OOB_IDLE_FDS], int *max_ms)
+{
+    (void)arg;
+    (void)fds;
+    *max_ms = 5;
+}
+
+static void
+idle_run(void *arg)
+{
+    (void)arg;
+    idle_runs_g++;
+}
+
+/* A 200 ms receive nobody answers, with hook idle: its result, time and
+ * how often the hook ran. */
+static fw_status_t
+sconn_idle_recv(fw_oob_sconn_t *s, const fw_oob_idle_t *idle, double *ms_p,
+                long *runs_p)
+{
+    struct timespec a, b;
+    const void *p;
+    fw_oob_hdr_t h;
+    fw_status_t rc;
+
+    idle_runs_g = 0;
+    fw_oob_sconn_set_idle(s, idle);
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    rc = fw_oob_sconn_recv(s, 200, &h, &p);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    fw_oob_sconn_set_idle(s, NULL);
+    *ms_p = (double)(b.tv_sec - a.tv_sec) * 1e3 +
+            (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+    *runs_p = idle_runs_g;
+    return rc;
+}
 
 static void *
 sconn_thread(void *arg)
@@ -189,6 +242,17 @@ sconn_thread(void *arg)
     if (t->rt_rc == FW_SUCCESS && (h.type != 31 || h.len != 3 ||
                                    memcmp(p, "abc", 3) != 0))
         t->rt_rc = FW_ERR_PROTO;
+    {
+        static const fw_oob_idle_t fd_hook = {idle_prepare_fd, idle_run,
+                                              NULL};
+        static const fw_oob_idle_t slice_hook = {idle_prepare_slice,
+                                                 idle_run, NULL};
+
+        t->idle_rc = sconn_idle_recv(s, &fd_hook, &t->idle_ms,
+                                     &t->idle_runs);
+        t->slice_rc = sconn_idle_recv(s, &slice_hook, &t->slice_ms,
+                                      &t->slice_runs);
+    }
     fw_oob_sconn_close(s);
     __atomic_store_n(&t->done, 1, __ATOMIC_SEQ_CST);
     return NULL;
@@ -217,6 +281,14 @@ test_blocking(const char *uri)
        "%s: blocking open with a wrong secret", uri);
     is(t.open_rc, FW_SUCCESS, "%s: blocking open", uri);
     is(t.rt_rc, FW_SUCCESS, "%s: blocking round trip", uri);
+    ok(t.idle_rc == FW_ERR_TIMEOUT && t.idle_ms < 1000 && t.idle_runs > 0,
+       "%s: a 200 ms receive whose idle hook fd stays ready: %s after "
+       "%.0f ms, hook ran %ld times", uri, fw_strerror(t.idle_rc),
+       t.idle_ms, t.idle_runs);
+    ok(t.slice_rc == FW_ERR_TIMEOUT && t.slice_ms < 1000 &&
+           t.slice_runs >= 10 && t.slice_runs <= 60,
+       "%s: the same with a 5 ms slice: %s after %.0f ms, hook ran %ld "
+       "times", uri, fw_strerror(t.slice_rc), t.slice_ms, t.slice_runs);
     run_loop(100);
     is(srv_opened, is_unix(uri) ? 2 : 1, "%s: authenticated blocking clients",
        uri);
@@ -438,6 +510,8 @@ main(void)
     char uri[64];
 
     fw_random_bytes(secret_g, sizeof(secret_g));
+    if (pipe(idle_pipe_g) != 0 || write(idle_pipe_g[1], "x", 1) != 1)
+        return 1;
     base_g = event_base_new();
     test_evented("tcp://127.0.0.1:0");
     snprintf(uri, sizeof(uri), "unix:@fabwire-test-%d", (int)getpid());
