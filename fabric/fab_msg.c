@@ -204,6 +204,8 @@ fw_fab_tinject(fw_fab_t *fab, uint64_t peer, uint64_t tag, const void *buf,
         fab->inject_max = 0; /* not this provider: complete sends */
         return FW_ERR_WOULD_BLOCK;
     }
+    if (ret == 0)
+        (void)fw_fab_progress(fab, NULL); /* out now, not at our next wait */
     if (ret != 0)
         FW_LOG_DEBUG("fab", "ep: fi_tinject failed: %s",
                      fi_strerror((int)-ret));
