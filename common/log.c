@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 /****************/
@@ -83,6 +84,7 @@ fw_log_emit(fw_log_level_t level, const char *subsys, const char *file,
             int line, const char *fmt, ...)
 {
     int saved = errno;
+    struct timespec ts;
     char buf[1024];
     va_list ap;
     int n;
@@ -94,9 +96,15 @@ fw_log_emit(fw_log_level_t level, const char *subsys, const char *file,
     va_start(ap, fmt);
     vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap);
     va_end(ap);
-    if (level >= FW_LOG_LEVEL_DEBUG)
-        fprintf(stderr, "%s (%s:%d)\n", buf, file, line);
-    else
+    /* debug lines carry a monotonic time stamp (s), comparable between
+     * the processes of a host: where a launch or a spawn spends its time */
+    if (level >= FW_LOG_LEVEL_DEBUG) {
+        if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+            ts.tv_sec = ts.tv_nsec = 0;
+        fprintf(stderr, "%s (%s:%d, t=%lld.%06ld)\n", buf, file, line,
+                (long long)ts.tv_sec, ts.tv_nsec / 1000);
+    } else {
         fprintf(stderr, "%s\n", buf);
+    }
     errno = saved;
 }

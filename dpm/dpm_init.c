@@ -22,6 +22,7 @@ fw_init(int *argc, char ***argv)
         return FW_SUCCESS;
     if (fw_finalized_g)
         return FW_ERR_UNSUPPORTED; /* the daemon has let this rank go */
+    FW_LOG_DEBUG("dpm", "fw_init: joining the job");
     rc = fw_client_init();
     if (rc != FW_SUCCESS)
         return rc;

@@ -257,8 +257,10 @@ fw_dpm_spawn_root(const fw_dpm_spawn_req_t *q, fw_comm_t *comm,
     rc = fw_dpm_port_new(1, &port);
     if (rc == FW_SUCCESS)
         rc = fw_dpm_spawn_pack(q, port->name, &b);
+    FW_LOG_DEBUG("dpm", "spawn: asking fwrun for %u processes", q->total);
     if (rc == FW_SUCCESS)
         rc = fw_dpm_call(FW_DPM_OP_SPAWN, &b, &w.reqid, ms, &reply, &len);
+    FW_LOG_DEBUG("dpm", "spawn: fwrun answered (%s)", fw_strerror(rc));
     fw_buf_cleanup(&b);
     if (rc == FW_ERR_TIMEOUT) /* fwrun may still start it: it must not */
         fw_dpm_spawn_cancel(w.reqid);
@@ -267,6 +269,8 @@ fw_dpm_spawn_root(const fw_dpm_spawn_req_t *q, fw_comm_t *comm,
         id = fw_rbuf_get_u64(&r);
         rc = fw_dpm_accept_root(port, comm, fw_dpm_spawn_failed, &w, ms,
                                 remote_p, cid_p);
+        FW_LOG_DEBUG("dpm", "spawn: the children connected (%s)",
+                     fw_strerror(rc));
         fw_dpm_spawn_done(id, rc != FW_SUCCESS);
         free(reply);
         reply = NULL;
@@ -401,7 +405,11 @@ fw_dpm_parent_connect(void)
 
     if (port == NULL || port[0] == '\0')
         return FW_SUCCESS;
+    FW_LOG_DEBUG("dpm", "rank %u: connecting to the parent job",
+                 fw_client_g.info.rank);
     rc = fw_dpm_connect_to(port, &fw_dpm_g.world, 0, &inter);
+    FW_LOG_DEBUG("dpm", "rank %u: connect to the parent job: %s",
+                 fw_client_g.info.rank, fw_strerror(rc));
     if (rc != FW_SUCCESS) {
         FW_LOG_ERR("dpm", "rank %u: cannot connect to the parent job: %s",
                    fw_client_g.info.rank, fw_strerror(rc));

@@ -552,6 +552,7 @@ main(int argc, char **argv)
     memset(&d, 0, sizeof(d));
     d.stdin_fd = -1;
     fw_log_set_progname("fwd");
+    FW_LOG_DEBUG("launch", "fwd: started");
     if (fwd_parse_args(&d, argc, argv, &parent_uri) != 0) {
         fprintf(stderr, "fwd: usage: fwd --id N --parent URI --jobid J "
                 "(started by fwrun)\n");

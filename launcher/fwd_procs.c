@@ -524,8 +524,11 @@ fwd_procs_launch(fwd_t *d)
                       "cannot read the hardware topology for --bind-to");
         rc = FW_ERR_SYSTEM;
     }
+    FW_LOG_DEBUG("launch", "daemon: starting %u local ranks", d->nprocs);
     if (rc == FW_SUCCESS) {
         rc = fwd_start_ranks(d, node, paths, &b);
+        FW_LOG_DEBUG("launch", "daemon: local ranks started (%s)",
+                     fw_strerror(rc));
         if (b.topo != NULL)
             hwloc_topology_destroy(b.topo);
     }

@@ -967,6 +967,7 @@ main(int argc, char **argv)
     memset(&r, 0, sizeof(r));
     memset(&err, 0, sizeof(err));
     fw_log_set_progname("fwrun");
+    FW_LOG_DEBUG("launch", "fwrun: started");
     fwrun_std_fds();
     signal(SIGPIPE, SIG_IGN);
     r.t_start = fw_time_ns();

@@ -433,6 +433,8 @@ fwrun_spawn_exec(fwrun_t *r, const fwrun_spawn_req_t *q, char **argv,
         fprintf(stderr, "fwrun: cannot run %s for a spawn: %m\n", argv[0]);
         _exit(127);
     }
+    FW_LOG_DEBUG("dpm", "fwrun: spawn %llu: child fwrun %d started",
+                 (unsigned long long)id, (int)pid);
     *pid_p = pid;
     return FW_SUCCESS;
 }
