@@ -4,7 +4,8 @@
  * twin of bench/mpi/spawn.c: P parents (the job) collectively fw_spawn K
  * children of this same program, S times. Per spawn, rank 0 prints the
  * time from just before fw_spawn until a 4-byte round trip with child 0
- * (first_ms) and until a round trip with every child (all_ms).
+ * (first_ms) and until a round trip with every child (all_ms: the pings
+ * to children 1..K-1 all go out before their answers are read).
  *   fwrun --oversubscribe -n P fw_bench_spawn [--children K] [--spawns S]
  *         [--info KEY=VALUE]...
  * --info (repeatable) is set on the spawn's fw_info (host, map_by, ...).
@@ -174,18 +175,28 @@ fw_bench_spawn_child(void)
     return 0;
 }
 
-/* Rank 0: a 4-byte round trip with one child. */
+/* Rank 0: the ping of a 4-byte round trip with one child. */
 static int
-fw_bench_spawn_pingpong(fw_comm_t *inter, int child)
+fw_bench_spawn_ping(fw_comm_t *inter, int child)
 {
     char buf[4] = {'p', 'i', 'n', 'g'};
     fw_status_t st;
-    size_t len = 0;
 
     st = fw_comm_send(inter, child, FW_BENCH_SPAWN_TAG_PING, buf,
                       sizeof(buf));
     if (st != FW_SUCCESS)
         return fw_bench_spawn_fail("fw_comm_send (to a child)", st);
+    return 0;
+}
+
+/* Rank 0: the child's answer to its ping. */
+static int
+fw_bench_spawn_pong(fw_comm_t *inter, int child)
+{
+    fw_status_t st;
+    size_t len = 0;
+    char buf[4];
+
     st = fw_comm_recv(inter, child, FW_BENCH_SPAWN_TAG_PONG, buf,
                       sizeof(buf), &len);
     if (st != FW_SUCCESS)
@@ -195,6 +206,27 @@ fw_bench_spawn_pingpong(fw_comm_t *inter, int child)
                 "4\n", child, len);
         return 1;
     }
+    return 0;
+}
+
+/* Rank 0: a round trip with child 0, then with children 1..K-1, their
+ * pings all sent before the first answer is read (as an MPI program
+ * would post them), so the round trips overlap. */
+static int
+fw_bench_spawn_round_trips(fw_comm_t *inter, int k, double *t1_p)
+{
+    int c;
+
+    if (fw_bench_spawn_ping(inter, 0) != 0 ||
+        fw_bench_spawn_pong(inter, 0) != 0)
+        return 1;
+    *t1_p = fw_bench_spawn_now_ms();
+    for (c = 1; c < k; c++)
+        if (fw_bench_spawn_ping(inter, c) != 0)
+            return 1;
+    for (c = 1; c < k; c++)
+        if (fw_bench_spawn_pong(inter, c) != 0)
+            return 1;
     return 0;
 }
 
@@ -260,7 +292,7 @@ fw_bench_spawn_parents(const struct fw_bench_spawn_opts *o)
     fw_comm_t *world, *inter = NULL;
     fw_info_t *info = NULL;
     int *errcodes = NULL;
-    int rank, size, s, c, bad, rc = 1;
+    int rank, size, s, bad, rc = 1;
     double t0, t1, t2;
     fw_status_t st;
     ssize_t len;
@@ -319,12 +351,8 @@ fw_bench_spawn_parents(const struct fw_bench_spawn_opts *o)
             goto out_free_info;
         }
         if (rank == 0) {
-            if (fw_bench_spawn_pingpong(inter, 0) != 0)
+            if (fw_bench_spawn_round_trips(inter, o->children, &t1) != 0)
                 goto out_disconnect;
-            t1 = fw_bench_spawn_now_ms();
-            for (c = 1; c < o->children; c++)
-                if (fw_bench_spawn_pingpong(inter, c) != 0)
-                    goto out_disconnect;
             t2 = fw_bench_spawn_now_ms();
             printf("{\"sample\":%d,\"parents\":%d,\"children\":%d,"
                    "\"first_ms\":%.4f,\"all_ms\":%.4f}\n",
