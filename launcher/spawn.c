@@ -36,6 +36,23 @@ fw_launch_child_reset_signals(void)
     sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
+pid_t
+fw_launch_fork(void)
+{
+    sigset_t all, old;
+    pid_t pid;
+
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, &old);
+    pid = fork();
+    if (pid == 0) {
+        fw_launch_child_reset_signals();
+        return 0;
+    }
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    return pid;
+}
+
 static char **
 fw_launch_daemon_argv(const fw_launch_daemon_spec_t *spec, char *idbuf)
 {
@@ -83,7 +100,7 @@ fw_launch_daemon_start(const fw_launch_daemon_spec_t *spec, pid_t *pid_p,
         free(argv);
         return FW_ERR_SYSTEM;
     }
-    pid = fork();
+    pid = fw_launch_fork();
     if (pid < 0) {
         fw_errprintf(err, "fork: %s", strerror(errno));
         close(fds[0]);
@@ -96,7 +113,6 @@ fw_launch_daemon_start(const fw_launch_daemon_spec_t *spec, pid_t *pid_p,
          * children, ssh's helpers) is signalled with it */
         setpgid(0, 0);
         prctl(PR_SET_PDEATHSIG, SIGTERM);
-        fw_launch_child_reset_signals();
         /* the daemon reads the secret from stdin (agents) or env (local) */
         dup2(fds[0], 0);
         if (spec->local)

@@ -39,6 +39,15 @@ fw_status_t fw_launch_daemon_start(const fw_launch_daemon_spec_t *spec,
                                    pid_t *pid_p, fw_error_t *err);
 
 /*
+ * fork() for a child that will exec: signals are blocked across the fork
+ * and the child starts with every handler reset and nothing blocked, so
+ * that no handler of the parent's runs in it (libevent's would tell the
+ * parent's event loop of a signal sent to the child). -1 with errno on
+ * failure, 0 in the child, its pid in the parent.
+ */
+pid_t fw_launch_fork(void);
+
+/*
  * Send sig to the process group of a child started by
  * fw_launch_daemon_start (the agent and what it started here), or to
  * pid alone if the group is gone. Call only while pid is not reaped
