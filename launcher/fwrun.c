@@ -13,6 +13,7 @@
 #include "launcher/fwrun.h"
 #include "fabric/fab.h"
 #include "launcher/fwrun_dpm.h"
+#include "launcher/fwrun_standby.h"
 #include "dpm/dpm.h"
 #include "launcher/spawn.h"
 #include "common/log.h"
@@ -111,6 +112,7 @@ fwrun_shutdown(fwrun_t *r)
 
     if (r->state != FWRUN_SHUTDOWN) {
         fwrun_transition(r, FWRUN_SHUTDOWN);
+        fwrun_standby_stop(r, 0);
         fw_launch_tree_send(&r->tree, FW_LAUNCH_MSG_SHUTDOWN, FW_OOB_ID_BCAST,
                             NULL, 0);
         /* a child with no connection (not up yet, or lost) cannot be
@@ -166,6 +168,7 @@ fwrun_rank_done(fwrun_t *r, uint32_t rank)
     r->rank_done[rank] = 1;
     r->nexited++;
     if (r->nexited == r->job.nprocs) {
+        fwrun_standby_stop(r, 0); /* no spawn can come any more */
         fwrun_dpm_job_ended(r);
         /* our daemons relay the child jobs' processes on their hosts:
          * they stay until those end (fwrun_reap then shuts down) */
@@ -455,27 +458,14 @@ fwrun_handle(fwrun_t *r, const fw_oob_hdr_t *h, const void *p)
 /* Connections  */
 /****************/
 
+/* A daemon connected (c, in its tree slot): send it CONFIG. */
 static void
-fwrun_child_opened(fw_oob_conn_t *c, void *arg)
+fwrun_daemon_opened(fwrun_t *r, fw_oob_conn_t *c)
 {
-    fwrun_t *r = arg;
     uint32_t id = fw_oob_conn_peer_id(c);
-    fw_oob_conn_t **slot = fw_launch_tree_child_slot(&r->tree, id);
     fw_launch_config_t cfg;
     fw_buf_t b;
 
-    if (fw_oob_conn_peer_kind(c) == FW_OOB_PEER_TOOL && r->dpm != NULL) {
-        fwrun_dpm_tool_opened(r, c); /* a child job's fwrun */
-        return;
-    }
-    if (fw_oob_conn_peer_kind(c) != FW_OOB_PEER_DAEMON || slot == NULL ||
-        *slot != NULL || r->state == FWRUN_SHUTDOWN) {
-        FW_LOG_WARN("launch", "fwrun: unexpected peer %u from %s", id,
-                    fw_oob_conn_peer_name(c));
-        fw_oob_conn_close(c);
-        return;
-    }
-    *slot = c;
     memset(&cfg, 0, sizeof(cfg));
     cfg.ndaemons = r->ndaemons;
     cfg.fanout = r->tree.fanout;
@@ -499,11 +489,38 @@ fwrun_child_opened(fw_oob_conn_t *c, void *arg)
 }
 
 static void
+fwrun_child_opened(fw_oob_conn_t *c, void *arg)
+{
+    fwrun_t *r = arg;
+    uint32_t id = fw_oob_conn_peer_id(c);
+    fw_oob_conn_t **slot;
+
+    if (fwrun_standby_conn_opened(r, c))
+        return; /* we are a standby: our daemon, for later */
+    if (fw_oob_conn_peer_kind(c) == FW_OOB_PEER_TOOL && r->dpm != NULL) {
+        fwrun_dpm_tool_opened(r, c); /* a child job's fwrun */
+        return;
+    }
+    slot = fw_launch_tree_child_slot(&r->tree, id);
+    if (fw_oob_conn_peer_kind(c) != FW_OOB_PEER_DAEMON || slot == NULL ||
+        *slot != NULL || r->state == FWRUN_SHUTDOWN) {
+        FW_LOG_WARN("launch", "fwrun: unexpected peer %u from %s", id,
+                    fw_oob_conn_peer_name(c));
+        fw_oob_conn_close(c);
+        return;
+    }
+    *slot = c;
+    fwrun_daemon_opened(r, c);
+}
+
+static void
 fwrun_child_msg(fw_oob_conn_t *c, const fw_oob_hdr_t *h, const void *p,
                 void *arg)
 {
     fwrun_t *r = arg;
 
+    if (fwrun_standby_owns(r, c))
+        return;
     if (fw_oob_conn_peer_kind(c) == FW_OOB_PEER_TOOL) {
         fwrun_dpm_tool_msg(r, c, h, p);
         return;
@@ -517,8 +534,11 @@ fwrun_child_closed(fw_oob_conn_t *c, fw_status_t why, void *arg)
 {
     fwrun_t *r = arg;
     uint32_t id = fw_oob_conn_peer_id(c);
-    fw_oob_conn_t **slot = fw_launch_tree_child_slot(&r->tree, id);
+    fw_oob_conn_t **slot;
 
+    if (fwrun_standby_conn_closed(r, c))
+        return;
+    slot = fw_launch_tree_child_slot(&r->tree, id);
     if (fw_oob_conn_peer_kind(c) == FW_OOB_PEER_TOOL) {
         if (r->dpm != NULL)
             fwrun_dpm_tool_closed(r, c);
@@ -797,6 +817,8 @@ fwrun_start_daemons(fwrun_t *r, fw_error_t *err)
 
     for (i = 0; i < r->tree.nchildren; i++) {
         id = r->tree.first_child + i;
+        if (r->child_pids[i] > 0)
+            continue; /* the standby's daemon, adopted */
         for (h = 0; h < r->job.nhosts; h++)
             if (r->job.hosts[h].daemon_id == id)
                 break;
@@ -848,11 +870,13 @@ fwrun_setup(fwrun_t *r, fw_error_t *err)
 {
     char uri[FW_OOB_URI_MAX];
     uint32_t fanout = r->opt.fanout;
+    fw_oob_conn_t *conn = NULL;
     fw_status_t rc;
 
     if (fanout == 0)
         fanout = (uint32_t)fw_param_get_long("FW_OOB_FANOUT", 1, 1024);
-    r->base = event_base_new();
+    if (r->base == NULL) /* a standby has its own already */
+        r->base = event_base_new();
     r->reported = calloc(r->ndaemons, 1);
     r->lost = calloc(r->ndaemons, 1);
     r->rank_done = calloc(r->job.nprocs, 1);
@@ -870,13 +894,20 @@ fwrun_setup(fwrun_t *r, fw_error_t *err)
         fw_errprintf(err, "cannot set up signal handling");
         return rc;
     }
+    (void)fwrun_standby_adopt(r, &conn);
     snprintf(uri, sizeof(uri), "tcp://%s:0", r->adv_addr);
-    rc = fw_oob_listen(r->base, uri, r->secret, &fwrun_child_ops, r,
-                       &r->listener, err);
+    rc = r->listener != NULL ? FW_SUCCESS
+                             : fw_oob_listen(r->base, uri, r->secret,
+                                             &fwrun_child_ops, r,
+                                             &r->listener, err);
     if (rc == FW_SUCCESS)
         rc = fwrun_dpm_setup(r, err);
     if (rc != FW_SUCCESS)
         return rc;
+    if (conn != NULL) { /* the standby's daemon, connected already */
+        *fw_launch_tree_child_slot(&r->tree, 1) = conn;
+        fwrun_daemon_opened(r, conn);
+    }
     return fwrun_start_daemons(r, err);
 }
 
@@ -886,6 +917,7 @@ fwrun_cleanup(fwrun_t *r)
     uint32_t i;
     int k;
 
+    fwrun_standby_cleanup(r);
     for (i = 0; r->child_pids != NULL && i < r->tree.nchildren; i++) {
         if (r->child_pids[i] > 0) {
             fw_launch_daemon_kill(r->child_pids[i], SIGKILL);
@@ -956,13 +988,45 @@ fwrun_identity(fwrun_t *r)
     return FW_SUCCESS;
 }
 
+/*
+ * fwrun --standby (fwrun_standby.c): listen, start the local daemon and
+ * wait for the command line. -1: it came (*argc_p, *argv_p), go on as a
+ * child fwrun; else the exit code.
+ */
+static int
+fwrun_standby_phase(fwrun_t *r, int *argc_p, char ***argv_p)
+{
+    fw_error_t err;
+    fw_status_t st;
+
+    memset(&err, 0, sizeof(err));
+    if (fwrun_find_fwd(r) != 0 || fwrun_identity(r) != FW_SUCCESS) {
+        fprintf(stderr, "fwrun: cannot find the fwd daemon next to fwrun\n");
+        return FWRUN_EXIT_ERROR;
+    }
+    r->base = event_base_new();
+    if (r->base == NULL)
+        return FWRUN_EXIT_ERROR;
+    st = fw_oob_listen(r->base, "tcp://127.0.0.1:0", r->secret,
+                       &fwrun_child_ops, r, &r->listener, &err);
+    if (st == FW_SUCCESS)
+        st = fwrun_standby_wait(r, argc_p, argv_p, &err);
+    if (st == FW_SUCCESS)
+        return -1;
+    if (st == FW_ERR_CONN_CLOSED)
+        return 0; /* not needed after all */
+    fprintf(stderr, "fwrun: standby: %s\n", err.text);
+    return FWRUN_EXIT_ERROR;
+}
+
 int
 main(int argc, char **argv)
 {
     fwrun_t r;
     fw_error_t err;
     fw_status_t st;
-    int rc;
+    int rc, standby = argc == 4 && strcmp(argv[1], "--standby") == 0 &&
+                      getenv("FW_SPAWN_JOBID") != NULL;
 
     memset(&r, 0, sizeof(r));
     memset(&err, 0, sizeof(err));
@@ -970,6 +1034,10 @@ main(int argc, char **argv)
     FW_LOG_DEBUG("launch", "fwrun: started");
     fwrun_std_fds();
     signal(SIGPIPE, SIG_IGN);
+    if (standby && (rc = fwrun_standby_phase(&r, &argc, &argv)) >= 0) {
+        fwrun_cleanup(&r);
+        return rc;
+    }
     r.t_start = fw_time_ns();
     rc = fwrun_cli_parse(&r, argc, argv, &err);
     if (rc != 0) {
@@ -988,7 +1056,8 @@ main(int argc, char **argv)
         fwrun_cleanup(&r);
         return FWRUN_EXIT_USAGE;
     }
-    if (fwrun_find_fwd(&r) != 0 || fwrun_identity(&r) != FW_SUCCESS) {
+    if (!standby &&
+        (fwrun_find_fwd(&r) != 0 || fwrun_identity(&r) != FW_SUCCESS)) {
         fprintf(stderr, "fwrun: cannot find the fwd daemon next to fwrun\n");
         fwrun_cleanup(&r);
         return FWRUN_EXIT_ERROR;

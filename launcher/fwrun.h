@@ -4,6 +4,7 @@
  *   fwrun_cli.c  command line -> job description and options
  *   fwrun.c      daemon tree start-up, launch, I/O, exits, teardown
  *   fwrun_hosts.c which hosts are this one, addresses to advertise
+ *   fwrun_standby.c the next spawn's fwrun, started ahead (--standby)
  */
 #ifndef FW_LAUNCH_FWRUN_H
 #define FW_LAUNCH_FWRUN_H
@@ -42,6 +43,8 @@ typedef enum fwrun_state {
 } fwrun_state_t;
 
 typedef struct fwrun_dpm fwrun_dpm_t;
+typedef struct fwrun_standby fwrun_standby_t;
+typedef struct fwrun_waiting fwrun_waiting_t;
 
 typedef struct fwrun {
     fwrun_opts_t opt;
@@ -76,6 +79,8 @@ typedef struct fwrun {
     int stdin_paused;
     int stdin_eof;
     fwrun_dpm_t *dpm;          /* registry, names, spawns (fwrun_dpm.c) */
+    fwrun_standby_t *standby;  /* the next spawn's fwrun, started ahead */
+    fwrun_waiting_t *waiting;  /* we are a standby (fwrun_standby.c) */
 } fwrun_t;
 
 /* fwrun_cli.c: FW_SUCCESS, or FW_ERR_PARSE with err set; 1 = help/version

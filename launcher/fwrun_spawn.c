@@ -13,11 +13,13 @@
  * FW_SPAWN_WAIT_MS, so that a spawn right after a disconnect finds the
  * slots its predecessor's children are giving back.
  * The request itself (SPAWN body, info keys, the child fwrun's command
- * line) is in fwrun_spawn_req.c.
+ * line) is in fwrun_spawn_req.c; the child fwrun started ahead of the
+ * next spawn in fwrun_standby.c.
  */
 #define _GNU_SOURCE
 #include "launcher/fwrun_dpm.h"
 #include "launcher/fwrun_spawn_req.h"
+#include "launcher/fwrun_standby.h"
 #include "launcher/job.h"
 #include "common/log.h"
 
@@ -36,6 +38,8 @@ struct fwrun_spawn {
     int done;                  /* the parent root has its answer */
     int stopped;               /* we killed it: its end is no failure */
     uint32_t *held;            /* per job host: slots its ranks take */
+    char *cwd;                 /* the request's, for the next standby */
+    int relay;
 };
 
 /* A request not started yet: it waits for child jobs to free slots. */
@@ -206,10 +210,13 @@ fwrun_spawn_launch(fwrun_t *r, fwrun_spawn_wait_t *w, uint32_t **take)
 
     if (sp == NULL)
         return FW_ERR_NO_MEM;
-    *sp = (fwrun_spawn_t){NULL, fwrun_dpm_next_spawn(r), 0, w->daemon,
-                          w->rank, w->reqid, w->nprocs, 0, 0, *take};
-    rc = fwrun_spawn_start(r, &w->q, sp->id, &sp->pid);
+    *sp = (fwrun_spawn_t){NULL, 0, 0, w->daemon, w->rank, w->reqid,
+                          w->nprocs, 0, 0, *take, NULL, w->q.relay};
+    sp->cwd = strdup(w->q.cwd != NULL ? w->q.cwd : "");
+    rc = sp->cwd == NULL ? FW_ERR_NO_MEM
+                         : fwrun_spawn_start(r, &w->q, &sp->id, &sp->pid);
     if (rc != FW_SUCCESS) {
+        free(sp->cwd);
         free(sp);
         return rc;
     }
@@ -328,6 +335,9 @@ fwrun_spawn_done(fwrun_t *r, fw_rbuf_t *rb)
         if (kill_it && sp->pid > 0) {
             sp->stopped = 1;
             kill(sp->pid, SIGTERM);
+        } else if (!kill_it) {
+            /* its children are up: start the next spawn's fwrun now */
+            fwrun_standby_start(r, sp->cwd, sp->relay);
         }
     }
     return FW_SUCCESS;
@@ -411,6 +421,8 @@ fwrun_spawn_reaped(fwrun_t *r, pid_t pid, int status, int *failed_p)
     *failed_p = 0;
     if (r->dpm == NULL)
         return 0;
+    if (fwrun_standby_reaped(r, pid, status))
+        return 1;
     for (pp = fwrun_dpm_spawns(r); (sp = *pp) != NULL; pp = &sp->next) {
         if (sp->pid != pid)
             continue;
@@ -432,6 +444,7 @@ fwrun_spawn_reaped(fwrun_t *r, pid_t pid, int status, int *failed_p)
                      WIFSIGNALED(status) ? WTERMSIG(status)
                                          : WEXITSTATUS(status));
         free(sp->held);
+        free(sp->cwd);
         free(sp);
         fwrun_spawn_retry(r, fwrun_dpm_now_ms(), 1); /* slots came back */
         return 1;
@@ -453,6 +466,7 @@ fwrun_spawn_alive(fwrun_t *r)
 void
 fwrun_spawn_kill(fwrun_t *r, int sig)
 {
+    fwrun_standby_stop(r, 0);
     for (fwrun_spawn_t *sp = r->dpm != NULL ? *fwrun_dpm_spawns(r) : NULL;
          sp != NULL; sp = sp->next)
         if (sp->pid > 0) {
@@ -480,6 +494,8 @@ fwrun_spawn_cleanup(fwrun_t *r)
             waitpid(sp->pid, NULL, 0);
         }
         free(sp->held);
+        free(sp->cwd);
         free(sp);
     }
+    fwrun_standby_stop(r, 1);
 }

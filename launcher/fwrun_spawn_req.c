@@ -6,7 +6,8 @@
  * child fwrun's command line (one application context per app, with its
  * own hosts and -x), which is then forked with the
  * contact of this fwrun's name service (FW_NS_UPSTREAM) and the child
- * job's id (FW_SPAWN_JOBID).
+ * job's id (FW_SPAWN_JOBID), or handed to the standby child fwrun
+ * started ahead of it (fwrun_standby.c).
  *
  * SPAWN body (dpm/dpm_spawn.c): u32 napps, napps x (str cmd, strv argv,
  * u32 maxprocs, u32 ninfo, ninfo x (str key, str value)), str port,
@@ -16,7 +17,10 @@
  */
 #define _GNU_SOURCE
 #include "launcher/fwrun_spawn_req.h"
+#include "launcher/fwrun_dpm.h"
+#include "launcher/fwrun_standby.h"
 #include "launcher/launch_wire.h"
+#include "launcher/spawn.h"
 #include "dpm/dpm.h"
 #include "dpm/ns_wire.h"
 #include "dpm/relay.h"
@@ -36,6 +40,16 @@ typedef struct fwrun_argv {
     size_t n, cap;
     int oom;
 } fwrun_argv_t;
+
+/* What a child fwrun is started with besides its command line. */
+typedef struct fwrun_spawn_env {
+    char contact[FW_NS_CONTACT_MAX];
+    char jobid[FW_JOBID_MAX + 16];
+    char relay_uri[FW_OOB_URI_MAX];
+    char relay_hex[2 * FW_OOB_SECRET_LEN + 1];
+    const char *cwd;
+    int relay;
+} fwrun_spawn_env_t;
 
 static void
 fwrun_argv_add(fwrun_argv_t *a, const char *s)
@@ -379,60 +393,70 @@ fwrun_spawn_argv(const fwrun_t *r, const fwrun_spawn_req_t *q,
     return a->oom ? FW_ERR_NO_MEM : FW_SUCCESS;
 }
 
-/* Fork the child fwrun with its environment. */
-static fw_status_t
-fwrun_spawn_exec(fwrun_t *r, const fwrun_spawn_req_t *q, char **argv,
-                 uint64_t id, pid_t *pid_p)
+/* In the forked child: the child fwrun's environment, directory and
+ * stdin (stdin_fd, or /dev/null if -1), then exec. */
+static void
+fwrun_spawn_child(const fwrun_spawn_env_t *e, int stdin_fd, char **argv,
+                  pid_t parent)
 {
-    char contact[FW_NS_CONTACT_MAX], jobid[FW_JOBID_MAX + 16];
-    char relay_uri[FW_OOB_URI_MAX], relay_hex[2 * FW_OOB_SECRET_LEN + 1];
-    uint8_t relay_secret[FW_OOB_SECRET_LEN];
-    pid_t parent = getpid(), pid;
     int fd;
 
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent)
+        _exit(1);
+    fd = stdin_fd >= 0 ? stdin_fd : open("/dev/null", O_RDONLY);
+    if (fd >= 0 && fd != 0) {
+        dup2(fd, 0);
+        close(fd);
+    }
+    /* the spawning rank's directory, if this host has it: relative
+     * programs, wdir and hostfiles are its (else fwrun's) */
+    if (e->cwd[0] != '\0' && chdir(e->cwd) != 0) {
+        /* not on this host: fwrun's, as before */
+    }
+    setenv("FW_NS_UPSTREAM", e->contact, 1);
+    setenv("FW_SPAWN_JOBID", e->jobid, 1);
+    /* our daemons relay the children on their hosts (dpm/relay.h),
+     * unless the spawning rank runs with FW_DPM_RELAY=0 */
+    if (e->relay) {
+        setenv("FW_RELAY_URI", e->relay_uri, 1);
+        setenv("FW_RELAY_SECRET", e->relay_hex, 1);
+    } else {
+        unsetenv("FW_RELAY_URI");
+        unsetenv("FW_RELAY_SECRET");
+        setenv("FW_DPM_RELAY", "0", 1);
+    }
+    unsetenv("FW_SERVER");
+    execv(argv[0], argv);
+    fprintf(stderr, "fwrun: cannot run %s for a spawn: %m\n", argv[0]);
+    _exit(127);
+}
+
+fw_status_t
+fwrun_spawn_fork(fwrun_t *r, uint64_t id, const char *cwd, int relay,
+                 int stdin_fd, char **argv, pid_t *pid_p)
+{
+    uint8_t relay_secret[FW_OOB_SECRET_LEN];
+    fwrun_spawn_env_t e;
+    pid_t parent = getpid(), pid;
+
+    memset(&e, 0, sizeof(e));
     if (fw_ns_contact_format(r->secret, fw_oob_listener_uri(r->listener),
-                             contact) != FW_SUCCESS ||
-        fw_dpm_relay_uri(r->job.jobid, relay_uri, sizeof(relay_uri)) !=
+                             e.contact) != FW_SUCCESS ||
+        fw_dpm_relay_uri(r->job.jobid, e.relay_uri, sizeof(e.relay_uri)) !=
             FW_SUCCESS)
         return FW_ERR_NO_MEM;
     fw_dpm_relay_secret(r->secret, relay_secret);
-    fw_hex_encode(relay_secret, sizeof(relay_secret), relay_hex);
-    snprintf(jobid, sizeof(jobid), "%s.%llu", r->job.jobid,
+    fw_hex_encode(relay_secret, sizeof(relay_secret), e.relay_hex);
+    snprintf(e.jobid, sizeof(e.jobid), "%s.%llu", r->job.jobid,
              (unsigned long long)id);
-    pid = fork();
+    e.cwd = cwd != NULL ? cwd : "";
+    e.relay = relay;
+    pid = fw_launch_fork(); /* none of our handlers may run in it */
     if (pid < 0)
         return FW_ERR_SYSTEM;
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (getppid() != parent)
-            _exit(1);
-        fd = open("/dev/null", O_RDONLY);
-        if (fd >= 0 && fd != 0) {
-            dup2(fd, 0);
-            close(fd);
-        }
-        /* the spawning rank's directory, if this host has it: relative
-         * programs, wdir and hostfiles are its (else fwrun's) */
-        if (q->cwd[0] != '\0' && chdir(q->cwd) != 0) {
-            /* not on this host: fwrun's, as before */
-        }
-        setenv("FW_NS_UPSTREAM", contact, 1);
-        setenv("FW_SPAWN_JOBID", jobid, 1);
-        /* our daemons relay the children on their hosts (dpm/relay.h),
-         * unless the spawning rank runs with FW_DPM_RELAY=0 */
-        if (q->relay) {
-            setenv("FW_RELAY_URI", relay_uri, 1);
-            setenv("FW_RELAY_SECRET", relay_hex, 1);
-        } else {
-            unsetenv("FW_RELAY_URI");
-            unsetenv("FW_RELAY_SECRET");
-            setenv("FW_DPM_RELAY", "0", 1);
-        }
-        unsetenv("FW_SERVER");
-        execv(argv[0], argv);
-        fprintf(stderr, "fwrun: cannot run %s for a spawn: %m\n", argv[0]);
-        _exit(127);
-    }
+    if (pid == 0)
+        fwrun_spawn_child(&e, stdin_fd, argv, parent);
     FW_LOG_DEBUG("dpm", "fwrun: spawn %llu: child fwrun %d started",
                  (unsigned long long)id, (int)pid);
     *pid_p = pid;
@@ -440,7 +464,7 @@ fwrun_spawn_exec(fwrun_t *r, const fwrun_spawn_req_t *q, char **argv,
 }
 
 fw_status_t
-fwrun_spawn_start(fwrun_t *r, const fwrun_spawn_req_t *q, uint64_t id,
+fwrun_spawn_start(fwrun_t *r, const fwrun_spawn_req_t *q, uint64_t *id_p,
                   pid_t *pid_p)
 {
     fwrun_argv_t a = {0};
@@ -452,10 +476,13 @@ fwrun_spawn_start(fwrun_t *r, const fwrun_spawn_req_t *q, uint64_t id,
         return FW_ERR_SYSTEM;
     self[n] = '\0';
     rc = fwrun_spawn_argv(r, q, self, &a);
-    if (rc == FW_SUCCESS)
-        rc = fwrun_spawn_exec(r, q, a.v, id, pid_p);
+    if (rc == FW_SUCCESS &&
+        !fwrun_standby_take(r, q->cwd, q->relay, a.v, id_p, pid_p)) {
+        *id_p = fwrun_dpm_next_spawn(r);
+        rc = fwrun_spawn_fork(r, *id_p, q->cwd, q->relay, -1, a.v, pid_p);
+    }
     if (rc == FW_SUCCESS && r->opt.verbose) {
-        fprintf(stderr, "fwrun: spawn %llu:", (unsigned long long)id);
+        fprintf(stderr, "fwrun: spawn %llu:", (unsigned long long)*id_p);
         for (size_t i = 0; i < a.n; i++)
             fprintf(stderr, " %s", a.v[i]);
         fputc('\n', stderr);

@@ -53,8 +53,18 @@ void fwrun_spawn_req_free(fwrun_spawn_req_t *q);
  * body, FW_ERR_BAD_PARAM for an unknown info key or a bad value. */
 fw_status_t fwrun_spawn_parse(fw_rbuf_t *rb, fwrun_spawn_req_t *q);
 
-/* Fork the child fwrun of q (jobid <ours>.<id>); its pid in *pid_p. */
+/* Start the child fwrun of q: hand its command line to the standby if
+ * there is one that fits, else fork one. Its id (jobid <ours>.<id>) in
+ * *id_p, its pid in *pid_p. */
 fw_status_t fwrun_spawn_start(fwrun_t *r, const fwrun_spawn_req_t *q,
-                              uint64_t id, pid_t *pid_p);
+                              uint64_t *id_p, pid_t *pid_p);
+
+/* Fork a child fwrun with argv (argv[0]: this fwrun) for child job id,
+ * in directory cwd ("" or NULL: ours) and with the spawn environment
+ * (name service contact, job id, relay unless relay is 0); its stdin is
+ * stdin_fd (-1: /dev/null). */
+fw_status_t fwrun_spawn_fork(fwrun_t *r, uint64_t id, const char *cwd,
+                             int relay, int stdin_fd, char **argv,
+                             pid_t *pid_p);
 
 #endif /* FW_FWRUN_SPAWN_REQ_H */

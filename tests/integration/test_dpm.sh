@@ -281,6 +281,53 @@ case_connect() {
     dpm_no_strays
 }
 
+# --- the child fwrun started ahead of the next spawn -----------------------------
+# (launcher/fwrun_standby.c; dpm debug lines name it)
+standby_of_job() {
+    pgrep -f -- "fwrun --standby --jobid fw$R_PID\\."
+}
+
+case_standby() {
+    local n
+
+    mkdir -p "$T/wdir2"
+    FW_LOG_LEVEL=debug FW_LOG_SUBSYS=dpm dpm_run "standby, 3 directories" \
+        4 60 -- --host localhost:2 -n 1 "$P" spawn_cwd "$T/wdir" \
+        "$T/wdir2" "$T/wdir2"
+    dpm_ok "spawns from $T/wdir, then twice from wdir2: each child starts" \
+        "in its parent's directory"
+    n=$(grep -c 'goes to standby fwrun' "$R_ERR")
+    [ "$n" -eq 1 ] &&
+        [ "$(grep -c 'made for another directory' "$R_ERR")" -eq 1 ]
+    dpm_report $? "the child fwrun started ahead in wdir is not used from" \
+        "wdir2 (stopped, a fresh one starts); the next one, started in" \
+        "wdir2, is ($n handed over)"
+    # a standby that dies is not used: the next spawn starts afresh
+    FW_LOG_LEVEL=debug FW_LOG_SUBSYS=dpm fw_start "standby killed" -- \
+        --oversubscribe -n 1 "$P" spawn_pause 1500 2
+    DPM_NRANKS=3
+    fw_wait_lines '^pause 1$' 1 20 && wait_for 5 standby_of_job
+    pkill -KILL -f -- "fwrun --standby --jobid fw$R_PID\\."
+    n=$?
+    fw_finish 60
+    dpm_ok "a spawn after its standby was killed (pkill status $n) starts" \
+        "a child fwrun of its own"
+    [ "$n" -eq 0 ] && grep -q 'standby fwrun [0-9]* ended (signal 9)' \
+        "$R_ERR" && ! grep -q 'goes to standby' "$R_ERR"
+    dpm_report $? "fwrun saw its standby die and did not hand it the spawn"
+    # FW_SPAWN_STANDBY=0: none
+    FW_SPAWN_STANDBY=0 FW_LOG_LEVEL=debug FW_LOG_SUBSYS=dpm fw_start \
+        "no standby" -- --oversubscribe -n 1 "$P" spawn_pause 500 2
+    DPM_NRANKS=3
+    fw_wait_lines '^pause 1$' 1 20
+    ! standby_of_job >/dev/null
+    n=$?
+    fw_finish 60
+    dpm_ok "FW_SPAWN_STANDBY=0: two spawns"
+    [ "$n" -eq 0 ] && ! grep -q 'standby' "$R_ERR"
+    dpm_report $? "FW_SPAWN_STANDBY=0: no child fwrun started ahead"
+}
+
 # --- spawn ------------------------------------------------------------------------
 case_spawn() {
     mkdir -p "$T/wdir"
@@ -333,6 +380,7 @@ case_spawn() {
         "$P" spawn_cwd
     dpm_ok "without a wdir key the child starts in the spawning rank's" \
         "directory (not fwrun's)"
+    case_standby
     dpm_run "spawn_info" 4 60 -- --oversubscribe -n 2 "$P" spawn_info \
         "$T/wdir" localhost 2
     dpm_ok "spawn info: wdir, env A=1/B=2, map_by slot, npernode 2, host" \

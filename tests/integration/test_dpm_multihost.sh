@@ -102,13 +102,20 @@ children_on() {
 ag=(--launch-agent "$agent" -x FW_T_DPM_ALARM)
 
 # --- spawn onto other hosts -----------------------------------------------------
-fw_run "spawn, info host" -- "${ag[@]}" \
+# twice: the child fwrun started ahead for the second spawn (its daemon
+# on this machine) does not fit children on other hosts: it starts afresh
+FW_T_SPAWN_REPEAT=2 FW_LOG_LEVEL=debug FW_LOG_SUBSYS=launch \
+    fw_run "spawn, info host" -- "${ag[@]}" -x FW_T_SPAWN_REPEAT \
     --host "${A[0]}:2,${A[1]}:1,${A[2]}:1" -n 2 \
     "$P" spawn_where 2 host "${A[1]},${A[2]}"
-dpm_ok 4 "2 parents on ${A[0]} spawn 2 children with host=${A[1]},${A[2]}"
+dpm_ok 6 "2 parents on ${A[0]} spawn 2 children with host=${A[1]},${A[2]}," \
+    "twice"
 children_on "${A[1]}" "${A[2]}"
 t_ok $? "the children run on ${A[1]} and ${A[2]}" \
     "($(sed -n 's/^child //p' "$R_OUT" | tr '\n' ' '))"
+grep -q 'the standby daemon does not fit the job' "$R_ERR"
+t_ok $? "the second spawn's child fwrun, started ahead, drops its local" \
+    "daemon for the remote hosts"
 
 fw_run "spawn, map_by node" -- "${ag[@]}" --oversubscribe \
     --host "${A[0]}:1,${A[1]}:1,${A[2]}:1" -n 1 \

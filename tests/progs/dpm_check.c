@@ -34,7 +34,12 @@
  *                                     started
  *   dpm_check spawn_info WDIR HOSTS K info keys (HOSTS "-": none)
  *   dpm_check spawn_where K KEY VALUE.. children placed by info keys;
- *                                     prints "child J addr A"
+ *                                     prints "child J addr A" (the whole
+ *                                     FW_T_SPAWN_REPEAT times)
+ *   dpm_check spawn_cwd [DIR..]       a child starts in the spawning
+ *                                     rank's directory (from each DIR)
+ *   dpm_check spawn_pause MS N        N spawns of 1 child, MS apart,
+ *                                     printing "pause I" before each wait
  *   dpm_check noparent                not a spawned job
  *   dpm_check spawn_childfail         2 children, one exits 3 once
  *                                     connected; the parent then waits in
@@ -1919,8 +1924,9 @@ dpm_check_spawn_fail(void)
 
 /* No wdir key: the child starts in the spawning rank's working
  * directory (run the parent with fwrun --wdir elsewhere than fwrun's). */
+/* One child, which must start in the spawning rank's directory. */
 static void
-dpm_check_spawn_cwd(void)
+dpm_check_spawn_here(void)
 {
     int codes[1] = {-1}, apps[1] = {1};
     fw_comm_t *inter = NULL;
@@ -1934,6 +1940,38 @@ dpm_check_spawn_cwd(void)
         return;
     dpm_check_parent_talk(inter, apps, 0);
     dpm_check_disconnect(&inter, "disconnect");
+}
+
+/* A spawn from each of dirs in turn (none: from where we are): a child
+ * fwrun started ahead for the previous directory must not be used. */
+static void
+dpm_check_spawn_cwd(int n, char **dirs)
+{
+    int i;
+
+    if (n == 0)
+        dpm_check_spawn_here();
+    for (i = 0; i < n; i++) {
+        CHECK(chdir(dirs[i]) == 0, "chdir %s: %s", dirs[i], strerror(errno));
+        dpm_check_spawn_here();
+    }
+}
+
+/* N spawns of one child, MS apart (the test acts on fwrun meanwhile). */
+static void
+dpm_check_spawn_pause(int ms, int n)
+{
+    struct timespec nap = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    int i;
+
+    for (i = 0; i < n && dpm_check_bad == 0; i++) {
+        if (i > 0) {
+            printf("pause %d\n", i);
+            fflush(stdout);
+            nanosleep(&nap, NULL);
+        }
+        dpm_check_spawn_here();
+    }
 }
 
 /* info keys: wdir, env, map_by, npernode, host (HOSTS "-": not set). */
@@ -1977,7 +2015,7 @@ dpm_check_spawn_info(const char *wdir, const char *hosts, int k)
 
 /* Children placed by one info key; rank 0 prints their addresses. */
 static void
-dpm_check_spawn_where(int nkv, char **kv, int k)
+dpm_check_spawn_where_once(int nkv, char **kv, int k)
 {
     int codes[DPM_CHECK_MAX_PROCS], apps[DPM_CHECK_MAX_PROCS], j;
     fw_comm_t *inter = NULL;
@@ -2004,6 +2042,17 @@ dpm_check_spawn_where(int nkv, char **kv, int k)
     dpm_check_errcodes_ok(codes, k);
     dpm_check_parent_talk(inter, apps, 1);
     dpm_check_disconnect(&inter, "disconnect children");
+}
+
+/* spawn_where, FW_T_SPAWN_REPEAT times (default 1). */
+static void
+dpm_check_spawn_where(int nkv, char **kv, int k)
+{
+    const char *env = getenv("FW_T_SPAWN_REPEAT");
+    int reps = env != NULL ? atoi(env) : 1, i;
+
+    for (i = 0; i < reps && dpm_check_bad == 0; i++)
+        dpm_check_spawn_where_once(nkv, kv, k);
 }
 
 /* A thread closes the port 300 ms into a pending accept. */
@@ -2424,7 +2473,9 @@ main(int argc, char **argv)
     } else if (strcmp(cmd, "spawn_multi_where") == 0 && argc == 4) {
         dpm_check_spawn_multi_where(argv[2], argv[3]);
     } else if (strcmp(cmd, "spawn_cwd") == 0) {
-        dpm_check_spawn_cwd();
+        dpm_check_spawn_cwd(argc - 2, argv + 2);
+    } else if (strcmp(cmd, "spawn_pause") == 0 && argc == 4) {
+        dpm_check_spawn_pause(atoi(argv[2]), atoi(argv[3]));
     } else if (strcmp(cmd, "spawn_info") == 0 && argc == 5) {
         dpm_check_spawn_info(argv[2], argv[3], atoi(argv[4]));
     } else if (strcmp(cmd, "spawn_where") == 0 && argc >= 5) {
