@@ -98,7 +98,9 @@ void fw_oob_conn_flush(fw_oob_conn_t *conn);
 /* Close now and free; queued output is dropped. Accepts NULL. */
 void fw_oob_conn_close(fw_oob_conn_t *conn);
 
-/* Close once queued output has been written (closed() is not called). */
+/* Close once queued output has been written (closed() is not called;
+ * no message is passed on after it, also when called from a callback of
+ * the connection's). */
 void fw_oob_conn_close_flushed(fw_oob_conn_t *conn);
 
 /* Peer identity proved by the handshake. */

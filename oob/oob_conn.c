@@ -9,6 +9,13 @@
  *   TCP server:                WAIT_RESPONSE  ---------------> OPEN -> CLOSED
  *   Unix client: CONNECTING --(listener's uid is ours, CRED)--> OPEN -> CLOSED
  *   Unix server: WAIT_CRED  --(CRED; peer's uid checked at accept)--> OPEN
+ *
+ * Writes of an open connection: messages sent during one turn of the
+ * event loop go out together in one write at the end of it (a per-
+ * connection event made active, no system call), not through the
+ * bufferevent's write event: that one costs two epoll_ctl and a loop
+ * turn per message. Only output the socket does not take at once
+ * enables the bufferevent's writing until it drains.
  */
 #define _GNU_SOURCE /* struct ucred */
 #include "oob/oob_internal.h"
@@ -57,6 +64,7 @@ struct fw_oob_conn {
     int close_flushed;
     int in_cb;
     int dead;
+    struct event *flush_ev; /* open: writes what this loop turn queued */
 };
 
 struct fw_oob_listener {
@@ -96,6 +104,8 @@ fw_oob_conn_transition(fw_oob_conn_t *c, fw_oob_conn_state_t next)
 static void
 fw_oob_conn_free(fw_oob_conn_t *c)
 {
+    if (c->flush_ev != NULL)
+        event_free(c->flush_ev);
     if (c->bev != NULL)
         bufferevent_free(c->bev);
     memset(c->secret, 0, sizeof(c->secret));
@@ -140,7 +150,48 @@ fw_oob_conn_write(fw_oob_conn_t *c, uint8_t type, uint32_t src, uint32_t dst,
     if (evbuffer_add(out, hdr, sizeof(hdr)) != 0 ||
         (len > 0 && evbuffer_add(out, payload, len) != 0))
         return FW_ERR_NO_MEM;
+    /* open: written at the end of this loop turn, unless the bufferevent
+     * writes already (output the socket did not take) */
+    if (c->flush_ev != NULL &&
+        !(bufferevent_get_enabled(c->bev) & EV_WRITE))
+        event_active(c->flush_ev, EV_WRITE, 0);
     return FW_SUCCESS;
+}
+
+/* Write what the socket takes of bev's output now. A bufferevent keeps
+ * its output's head frozen (only its own write drains it): thawed for
+ * the write. Errors (EAGAIN included) are left to its own writing. */
+static void
+fw_oob_conn_write_now(struct bufferevent *bev)
+{
+    struct evbuffer *out = bufferevent_get_output(bev);
+    evutil_socket_t fd = bufferevent_getfd(bev);
+
+    if (fd < 0 || evbuffer_get_length(out) == 0)
+        return;
+    evbuffer_unfreeze(out, 1);
+    (void)evbuffer_write(out, fd);
+    evbuffer_freeze(out, 1);
+}
+
+/* End of a loop turn: write what it queued. What the socket does not
+ * take (or an error, which the bufferevent then reports) is left to the
+ * bufferevent's writing, until the output drains (write_cb). */
+static void
+fw_oob_conn_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+    fw_oob_conn_t *c = arg;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+
+    (void)fd;
+    (void)what;
+    if (c->dead || c->state != FW_OOB_CONN_OPEN ||
+        (bufferevent_get_enabled(c->bev) & EV_WRITE) ||
+        evbuffer_get_length(out) == 0)
+        return;
+    fw_oob_conn_write_now(c->bev);
+    if (evbuffer_get_length(out) > 0)
+        bufferevent_enable(c->bev, EV_WRITE);
 }
 
 static void
@@ -148,6 +199,13 @@ fw_oob_conn_opened(fw_oob_conn_t *c)
 {
     fw_oob_conn_transition(c, FW_OOB_CONN_OPEN);
     bufferevent_set_timeouts(c->bev, NULL, NULL);
+    /* from now on writes go through flush_ev (the handshake's went
+     * through the bufferevent; what is left of them drains first) */
+    c->flush_ev = event_new(bufferevent_get_base(c->bev), -1, 0,
+                            fw_oob_conn_flush_cb, c);
+    if (c->flush_ev != NULL &&
+        evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+        bufferevent_disable(c->bev, EV_WRITE);
     if (c->ops->opened != NULL)
         c->ops->opened(c, c->arg);
 }
@@ -293,7 +351,7 @@ fw_oob_conn_read_cb(struct bufferevent *bev, void *arg)
     uint8_t *data;
 
     c->in_cb++;
-    while (!c->dead && c->state != FW_OOB_CONN_CLOSED) {
+    while (!c->dead && !c->close_flushed && c->state != FW_OOB_CONN_CLOSED) {
         size_t avail = evbuffer_get_length(in);
 
         if (avail < FW_OOB_HDR_LEN)
@@ -337,9 +395,12 @@ fw_oob_conn_write_cb(struct bufferevent *bev, void *arg)
 {
     fw_oob_conn_t *c = arg;
 
-    if (c->close_flushed &&
-        evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+    if (evbuffer_get_length(bufferevent_get_output(bev)) != 0)
+        return;
+    if (c->close_flushed)
         fw_oob_conn_free(c);
+    else if (c->flush_ev != NULL && c->state == FW_OOB_CONN_OPEN)
+        bufferevent_disable(bev, EV_WRITE); /* drained: back to flush_ev */
 }
 
 static void
@@ -628,16 +689,14 @@ void
 fw_oob_conn_flush(fw_oob_conn_t *conn)
 {
     struct evbuffer *out;
-    evutil_socket_t fd;
 
     if (conn == NULL || conn->bev == NULL || conn->state != FW_OOB_CONN_OPEN ||
         conn->dead)
         return;
     out = bufferevent_get_output(conn->bev);
-    fd = bufferevent_getfd(conn->bev);
-    /* errors (EAGAIN included) are left to the bufferevent's own write */
-    if (fd >= 0 && evbuffer_get_length(out) > 0)
-        (void)evbuffer_write(out, fd);
+    fw_oob_conn_write_now(conn->bev);
+    if (evbuffer_get_length(out) > 0)
+        bufferevent_enable(conn->bev, EV_WRITE);
 }
 
 void
@@ -661,13 +720,17 @@ fw_oob_conn_close_flushed(fw_oob_conn_t *conn)
 {
     if (conn == NULL)
         return;
-    if (conn->in_cb > 0 || conn->state != FW_OOB_CONN_OPEN ||
+    if (conn->state != FW_OOB_CONN_OPEN || conn->dead ||
         evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0) {
         fw_oob_conn_close(conn);
         return;
     }
+    /* also from inside one of its callbacks: no more input is passed on,
+     * the output drains, then write_cb (or event_cb, on an error) frees
+     * it, outside any callback of ours */
     conn->close_flushed = 1;
     bufferevent_disable(conn->bev, EV_READ);
+    bufferevent_enable(conn->bev, EV_WRITE);
 }
 
 uint32_t

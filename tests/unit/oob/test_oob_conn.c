@@ -159,6 +159,99 @@ test_evented(const char *uri)
     fw_oob_listener_destroy(l);
 }
 
+/* A burst sent in one callback: many small messages, some of 64 KiB and
+ * one of 4 MiB (more than the socket takes at once), then the client
+ * closes "flushed". The server must get all of it, in order, then see
+ * the close. */
+#define BURST_N 3000
+#define BURST_BIG (4u << 20)
+static int burst_next, burst_bad, burst_closed;
+
+static size_t
+burst_len(int i)
+{
+    return i == BURST_N / 2 ? BURST_BIG : i % 100 == 7 ? 65536 : (size_t)(i % 61);
+}
+
+static void
+burst_srv_open(fw_oob_conn_t *c, void *arg)
+{
+    (void)c;
+    (void)arg;
+}
+
+static void
+burst_srv_msg(fw_oob_conn_t *c, const fw_oob_hdr_t *h, const void *p,
+              void *arg)
+{
+    const uint8_t *b = p;
+    size_t i;
+
+    (void)c;
+    (void)arg;
+    if (h->type != 30 || h->src != (uint32_t)burst_next ||
+        h->len != burst_len(burst_next))
+        burst_bad++;
+    for (i = 0; i < h->len && !burst_bad; i++)
+        if (b[i] != (uint8_t)(burst_next + i))
+            burst_bad++;
+    burst_next++;
+}
+
+static void
+burst_srv_close(fw_oob_conn_t *c, fw_status_t why, void *arg)
+{
+    (void)c;
+    (void)why;
+    (void)arg;
+    burst_closed = 1;
+    event_base_loopbreak(base_g);
+}
+
+static void
+burst_cli_open(fw_oob_conn_t *c, void *arg)
+{
+    uint8_t *buf = malloc(BURST_BIG);
+    size_t j;
+    int i;
+
+    (void)arg;
+    for (i = 0; i < BURST_N && buf != NULL; i++) {
+        for (j = 0; j < burst_len(i); j++)
+            buf[j] = (uint8_t)(i + j);
+        if (fw_oob_send(c, 30, (uint32_t)i, 0, buf, burst_len(i)) !=
+            FW_SUCCESS)
+            burst_bad++;
+    }
+    free(buf);
+    fw_oob_conn_close_flushed(c);
+}
+
+static void
+test_burst(const char *uri)
+{
+    static const struct fw_oob_conn_ops s_ops = {burst_srv_open,
+                                                 burst_srv_msg,
+                                                 burst_srv_close};
+    static const struct fw_oob_conn_ops c_ops = {burst_cli_open, NULL, NULL};
+    fw_oob_listener_t *l = NULL;
+    fw_oob_conn_t *c = NULL;
+    fw_error_t err;
+
+    burst_next = burst_bad = burst_closed = 0;
+    is(fw_oob_listen(base_g, uri, secret_g, &s_ops, NULL, &l, &err),
+       FW_SUCCESS, "%s: listen (burst)", uri);
+    is(fw_oob_connect(base_g, fw_oob_listener_uri(l), secret_g,
+                      FW_OOB_PEER_DAEMON, 7, &c_ops, NULL, &c, &err),
+       FW_SUCCESS, "%s: connect (burst)", uri);
+    run_loop(20000);
+    is(burst_next, BURST_N, "%s: a burst of %d messages sent in one "
+       "callback (one of 4 MiB) all arrive", uri, BURST_N);
+    is(burst_bad, 0, "%s: in order, each intact", uri);
+    ok(burst_closed, "%s: then the close, after the last of them", uri);
+    fw_oob_listener_destroy(l);
+}
+
 struct sthread {
     char uri[FW_OOB_URI_MAX];
     fw_status_t open_rc, bad_rc, rt_rc, idle_rc, slice_rc;
@@ -516,6 +609,9 @@ main(void)
     test_evented("tcp://127.0.0.1:0");
     snprintf(uri, sizeof(uri), "unix:@fabwire-test-%d", (int)getpid());
     test_evented(uri);
+    test_burst("tcp://127.0.0.1:0");
+    snprintf(uri, sizeof(uri), "unix:@fabwire-testf-%d", (int)getpid());
+    test_burst(uri);
     test_blocking("tcp://127.0.0.1:0");
     snprintf(uri, sizeof(uri), "unix:@fabwire-testb-%d", (int)getpid());
     test_blocking(uri);
