@@ -998,19 +998,31 @@ fwrun_standby_phase(fwrun_t *r, int *argc_p, char ***argv_p)
 {
     fw_error_t err;
     fw_status_t st;
+    char *up;
 
     memset(&err, 0, sizeof(err));
     if (fwrun_find_fwd(r) != 0 || fwrun_identity(r) != FW_SUCCESS) {
         fprintf(stderr, "fwrun: cannot find the fwd daemon next to fwrun\n");
         return FWRUN_EXIT_ERROR;
     }
-    r->base = event_base_new();
-    if (r->base == NULL)
+    /* the name service contact is ours alone: kept from the daemon
+     * started now, given back for fwrun_dpm_setup (which drops it) */
+    up = getenv("FW_NS_UPSTREAM") != NULL ? strdup(getenv("FW_NS_UPSTREAM"))
+                                          : NULL;
+    if (getenv("FW_NS_UPSTREAM") != NULL && up == NULL)
         return FWRUN_EXIT_ERROR;
-    st = fw_oob_listen(r->base, "tcp://127.0.0.1:0", r->secret,
-                       &fwrun_child_ops, r, &r->listener, &err);
+    unsetenv("FW_NS_UPSTREAM");
+    r->base = event_base_new();
+    st = r->base == NULL ? FW_ERR_NO_MEM
+                         : fw_oob_listen(r->base, "tcp://127.0.0.1:0",
+                                         r->secret, &fwrun_child_ops, r,
+                                         &r->listener, &err);
     if (st == FW_SUCCESS)
         st = fwrun_standby_wait(r, argc_p, argv_p, &err);
+    if (st == FW_SUCCESS && up != NULL &&
+        setenv("FW_NS_UPSTREAM", up, 1) != 0)
+        st = FW_ERR_NO_MEM;
+    free(up);
     if (st == FW_SUCCESS)
         return -1;
     if (st == FW_ERR_CONN_CLOSED)

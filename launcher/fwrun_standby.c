@@ -10,7 +10,8 @@
  * <jobid>.<n>, also on its command line: `fwrun --standby --jobid ID`),
  * and stdin a pipe. S listens, starts its local daemon
  * (id 1) at once and waits. The next spawn request from the same
- * directory with the same relay setting hands S the child fwrun's
+ * directory (the same one still: device and inode) with the same relay
+ * setting hands S the child fwrun's
  * command line instead of forking one: S goes on as any child fwrun
  * (cli, hosts, CONFIG), its daemon connected already. A job that is not
  * on this host alone (a remote host: the daemons must reach another
@@ -22,7 +23,7 @@
  *   S: waiting (daemon starting, then connected) --command line-->
  *      adopted (or dropped) --> child fwrun
  *      waiting --SIGTERM / EOF without command line--> exit 0
- *      waiting --its daemon died--> exit 1
+ *      (its daemon dying meanwhile only costs the job its head start)
  *
  * P stops S (SIGTERM) when the job's ranks are done, at teardown and at
  * exit (reaping it, bounded); S dies with P (PDEATHSIG) and its daemon
@@ -45,6 +46,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,6 +71,7 @@ struct fwrun_standby { /* P: the one kept for the next spawn */
     int wfd;           /* its stdin; -1 once stopped */
     uint64_t id;       /* its child job id, reserved */
     char *cwd;         /* the directory it runs in */
+    struct stat cwd_st; /* that directory then (st_ino 0: none here) */
     int relay;
     int stopping;
 };
@@ -80,6 +83,7 @@ struct fwrun_waiting { /* S */
     fw_buf_t in;          /* the command line as it comes */
     char **argv;          /* into in.data */
     int adopted;          /* fwrun_standby_adopt ran */
+    int lost;             /* its connection closed: not to be adopted */
     fw_status_t status;   /* FW_INPROGRESS while waiting */
     fw_error_t *err;
 };
@@ -120,6 +124,8 @@ fwrun_standby_start(fwrun_t *r, const char *cwd, int relay)
         pipe2(fds, O_CLOEXEC) != 0)
         goto fail;
     self[n] = '\0';
+    if (stat(cwd, &sb->cwd_st) != 0)
+        sb->cwd_st.st_ino = 0;
     sb->wfd = fds[1];
     sb->relay = relay;
     sb->id = fwrun_dpm_next_spawn(r);
@@ -145,6 +151,22 @@ fail:
     if (sb != NULL)
         free(sb->cwd);
     free(sb);
+}
+
+/* A spawn from cwd with relay can go to sb: same relay setting, and the
+ * same directory, by name and still the same one (not removed or
+ * replaced since sb went there). */
+static int
+fwrun_standby_fits(const fwrun_standby_t *sb, const char *cwd, int relay)
+{
+    struct stat st;
+
+    if (strcmp(sb->cwd, cwd) != 0 || sb->relay != relay)
+        return 0;
+    if (stat(cwd, &st) != 0)
+        st.st_ino = 0;
+    return st.st_ino == sb->cwd_st.st_ino &&
+           (st.st_ino == 0 || st.st_dev == sb->cwd_st.st_dev);
 }
 
 /* The command line as the pipe carries it; FW_ERR_TOO_BIG past
@@ -178,9 +200,10 @@ fwrun_standby_take(fwrun_t *r, const char *cwd, int relay, char **argv,
 
     if (sb == NULL || sb->stopping)
         return 0;
-    if (strcmp(sb->cwd, cwd != NULL ? cwd : "") != 0 || sb->relay != relay) {
+    if (!fwrun_standby_fits(sb, cwd != NULL ? cwd : "", relay)) {
         FW_LOG_DEBUG("dpm", "fwrun: the standby was made for another "
-                     "directory or relay setting: stopping it");
+                     "directory (or one since replaced) or relay setting: "
+                     "stopping it");
         fwrun_standby_stop(r, 0);
         return 0;
     }
@@ -340,10 +363,11 @@ fwrun_standby_sig_cb(evutil_socket_t sig, short what, void *arg)
         fwrun_standby_end(r, FW_ERR_CONN_CLOSED);
         return;
     }
+    /* without its daemon the standby still takes its job, which then
+     * starts one as any child fwrun does (fwrun_standby_adopt) */
     if (w->fwd_pid > 0 && waitpid(w->fwd_pid, NULL, WNOHANG) == w->fwd_pid) {
         w->fwd_pid = 0;
-        fw_errprintf(w->err, "the standby daemon exited");
-        fwrun_standby_end(r, FW_ERR_SYSTEM);
+        FW_LOG_DEBUG("launch", "fwrun: the standby daemon exited");
     }
 }
 
@@ -466,11 +490,10 @@ fwrun_standby_conn_closed(fwrun_t *r, fw_oob_conn_t *c)
 
     if (w == NULL || w->adopted || c != w->conn)
         return 0;
-    w->conn = NULL;
-    if (w->status == FW_INPROGRESS) {
-        fw_errprintf(w->err, "lost the standby daemon");
-        fwrun_standby_end(r, FW_ERR_SYSTEM);
-    }
+    w->conn = NULL; /* the daemon is dropped at adoption (its exit tells
+                     * the SIGCHLD handler) */
+    w->lost = 1;
+    FW_LOG_DEBUG("launch", "fwrun: lost the standby daemon's connection");
     return 1;
 }
 
@@ -510,8 +533,13 @@ fwrun_standby_adopt(fwrun_t *r, fw_oob_conn_t **conn_p)
     for (h = 0; h < r->job.nhosts; h++)
         if (r->job.hosts[h].daemon_id == 1 && r->job.hosts[h].is_local)
             local1 = 1;
-    if (local1 && w->fwd_pid > 0 && strcmp(r->adv_addr, "127.0.0.1") == 0 &&
-        r->tree.nchildren > 0 && r->tree.first_child == 1) {
+    /* a daemon that exited (not reaped yet) or lost its connection is
+     * no use either */
+    if (w->fwd_pid > 0 && waitpid(w->fwd_pid, NULL, WNOHANG) == w->fwd_pid)
+        w->fwd_pid = 0;
+    if (local1 && w->fwd_pid > 0 && !w->lost &&
+        strcmp(r->adv_addr, "127.0.0.1") == 0 && r->tree.nchildren > 0 &&
+        r->tree.first_child == 1) {
         r->child_pids[0] = w->fwd_pid;
         w->fwd_pid = 0;
         *conn_p = w->conn;
@@ -520,7 +548,7 @@ fwrun_standby_adopt(fwrun_t *r, fw_oob_conn_t **conn_p)
         return 1;
     }
     FW_LOG_DEBUG("launch", "fwrun: the standby daemon does not fit the job "
-                 "(a remote host): starting afresh");
+                 "(a remote host) or is gone: starting afresh");
     fwrun_standby_drop(w);
     fw_oob_listener_destroy(r->listener);
     r->listener = NULL;

@@ -55,8 +55,8 @@ fw_status_t fwrun_standby_wait(fwrun_t *r, int *argc_p, char ***argv_p,
  * fwrun_standby_adopt), else 0. */
 int fwrun_standby_conn_opened(fwrun_t *r, fw_oob_conn_t *c);
 
-/* 1 if c was the standby daemon's connection, not adopted yet (a wait
- * still going on ends with an error). */
+/* 1 if c was the standby daemon's connection, not adopted yet (that
+ * daemon is then not adopted: the job starts its own). */
 int fwrun_standby_conn_closed(fwrun_t *r, fw_oob_conn_t *c);
 
 /* 1 if c is the standby daemon's connection, not adopted yet: its

@@ -290,7 +290,7 @@ standby_of_job() {
 case_standby() {
     local n
 
-    mkdir -p "$T/wdir2"
+    mkdir -p "$T/wdir2" "$T/wdir3"
     FW_LOG_LEVEL=debug FW_LOG_SUBSYS=dpm dpm_run "standby, 3 directories" \
         4 60 -- --host localhost:2 -n 1 "$P" spawn_cwd "$T/wdir" \
         "$T/wdir2" "$T/wdir2"
@@ -302,6 +302,30 @@ case_standby() {
     dpm_report $? "the child fwrun started ahead in wdir is not used from" \
         "wdir2 (stopped, a fresh one starts); the next one, started in" \
         "wdir2, is ($n handed over)"
+    # the directory replaced under the same name: not the standby's
+    FW_LOG_LEVEL=debug FW_LOG_SUBSYS=dpm dpm_run "standby, directory" \
+        3 60 -- --host localhost:2 -n 1 "$P" spawn_recreate "$T/wdir3"
+    dpm_ok "a spawn from a directory removed and made again since the" \
+        "previous one: the child starts in the new one"
+    grep -q 'made for another directory (or one since replaced)' "$R_ERR"
+    dpm_report $? "... and fwrun did not hand it to the standby"
+    # the standby's daemon killed before the spawn: the standby still
+    # takes it, and starts a daemon as any child fwrun does
+    FW_LOG_LEVEL=debug FW_LOG_SUBSYS=dpm,launch fw_start \
+        "standby daemon killed" -- --oversubscribe -n 1 "$P" \
+        spawn_pause 1500 2
+    DPM_NRANKS=3
+    fw_wait_lines '^pause 1$' 1 20 && wait_for 5 standby_of_job
+    pkill -KILL -f -- "fwd --id 1 .*--jobid fw$R_PID\\.[0-9a-f]*\\.[0-9]+\$"
+    n=$?
+    fw_finish 60
+    dpm_ok "a spawn after the standby's daemon was killed (pkill status" \
+        "$n) succeeds"
+    [ "$n" -eq 0 ] && grep -q 'goes to standby' "$R_ERR" &&
+        grep -q 'the standby daemon does not fit the job .* or is gone' \
+            "$R_ERR" && ! grep -q '^fwrun: standby' "$R_ERR"
+    dpm_report $? "... through the standby, which started a daemon afresh" \
+        "and printed no error"
     # a standby that dies is not used: the next spawn starts afresh
     FW_LOG_LEVEL=debug FW_LOG_SUBSYS=dpm fw_start "standby killed" -- \
         --oversubscribe -n 1 "$P" spawn_pause 1500 2

@@ -38,6 +38,8 @@
  *                                     FW_T_SPAWN_REPEAT times)
  *   dpm_check spawn_cwd [DIR..]       a child starts in the spawning
  *                                     rank's directory (from each DIR)
+ *   dpm_check spawn_recreate DIR      a spawn from DIR, then from DIR
+ *                                     removed and made again
  *   dpm_check spawn_pause MS N        N spawns of 1 child, MS apart,
  *                                     printing "pause I" before each wait
  *   dpm_check noparent                not a spawned job
@@ -61,6 +63,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <ifaddrs.h>
 #include <limits.h>
@@ -1401,6 +1404,9 @@ dpm_check_child(int app, const char *mode, const char *wdir)
         return 1;
     if (strcmp(mode, "exit3") == 0 && fw_comm_rank(parent) == 1)
         exit(3); /* a child job that fails once connected */
+    /* the parent fwrun's name service contact is its child fwrun's
+     * alone (a standby fwrun once passed it on) */
+    CHECK(getenv("FW_NS_UPSTREAM") == NULL, "a child sees FW_NS_UPSTREAM");
     /* spawn_multiple gives each app an env of its own: FW_T_APP=app,
      * and FW_T_ONLY1 to app 1 alone */
     a = getenv("FW_T_APP");
@@ -1957,6 +1963,20 @@ dpm_check_spawn_cwd(int n, char **dirs)
     }
 }
 
+/* A spawn from DIR, which is then removed and made again under the same
+ * name, and a spawn from the new one: its child must start there (a
+ * child fwrun started ahead in the old one must not be used). */
+static void
+dpm_check_spawn_recreate(const char *dir)
+{
+    CHECK(chdir(dir) == 0, "chdir %s: %s", dir, strerror(errno));
+    dpm_check_spawn_here();
+    CHECK(chdir("/") == 0 && rmdir(dir) == 0 && mkdir(dir, 0700) == 0 &&
+              chdir(dir) == 0,
+          "remove and make %s again: %s", dir, strerror(errno));
+    dpm_check_spawn_here();
+}
+
 /* N spawns of one child, MS apart (the test acts on fwrun meanwhile). */
 static void
 dpm_check_spawn_pause(int ms, int n)
@@ -2474,6 +2494,8 @@ main(int argc, char **argv)
         dpm_check_spawn_multi_where(argv[2], argv[3]);
     } else if (strcmp(cmd, "spawn_cwd") == 0) {
         dpm_check_spawn_cwd(argc - 2, argv + 2);
+    } else if (strcmp(cmd, "spawn_recreate") == 0 && argc == 3) {
+        dpm_check_spawn_recreate(argv[2]);
     } else if (strcmp(cmd, "spawn_pause") == 0 && argc == 4) {
         dpm_check_spawn_pause(atoi(argv[2]), atoi(argv[3]));
     } else if (strcmp(cmd, "spawn_info") == 0 && argc == 5) {
