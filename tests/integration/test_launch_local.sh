@@ -265,6 +265,33 @@ fw_run "partial line" -- -n 1 "$T/partial.sh"
 [ "$R_RC" -eq 0 ] && [ "$(cat "$R_OUT")" = "$(printf 'first\nno newline')" ]
 t_ok $? "a last line without newline is forwarded as is"
 
+# a stdout left non-blocking by whoever started fwrun, read 1 s late:
+# fwrun waits for the reader, it drops nothing
+timeout -k 5 90 python3 - "$FWRUN" >"$T/nb.out" 2>&1 <<'EOP'
+import fcntl, os, subprocess, sys, time
+r, w = os.pipe()
+fcntl.fcntl(w, fcntl.F_SETFL, fcntl.fcntl(w, fcntl.F_GETFL) | os.O_NONBLOCK)
+p = subprocess.Popen([sys.argv[1], "-n", "1", "sh", "-c",
+                      "yes | head -c 4000000"], stdout=w)
+os.close(w)
+time.sleep(1)
+n = 0
+while True:
+    b = os.read(r, 1 << 20)
+    if not b:
+        break
+    n += len(b)
+try:
+    rc = p.wait(timeout=60)
+except subprocess.TimeoutExpired:
+    p.kill()
+    rc = "hung"
+print(rc, n)
+EOP
+[ "$(cat "$T/nb.out")" = "0 4000000" ]
+t_ok $? "stdout non-blocking, its reader 1 s late: all 4 MB arrive, exit 0" \
+    "($(cat "$T/nb.out"))"
+
 fw_run "--tag-output" -- -n 2 --tag-output "$T/partial.sh"
 jid=$(sed -n 's/^\[\(fw[0-9]*\.[0-9a-f]*\),0\]<stdout>: first$/\1/p' "$R_OUT")
 bad=0
