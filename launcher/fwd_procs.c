@@ -134,7 +134,43 @@ fwd_iof_cb(evutil_socket_t fd, short what, void *arg)
 /* Environment  */
 /****************/
 
-/* Every env string a rank gets except FW_RANK/FW_LOCAL_RANK. */
+/* Where a rank stands in its job: set by its own launch only (a rank
+ * that runs fwrun itself must not pass its own on to the inner job's
+ * ranks, whose getenv() would find it first). */
+static const char *const fwd_env_job_names[] = {
+    "FW_JOB_SECRET", "FW_JOBID", "FW_SIZE", "FW_NUM_NODES",
+    "FW_UNIVERSE_SIZE", "FW_NODE_ID", "FW_LOCAL_SIZE", "FW_APPNUM",
+    "FW_DAEMON_URI", "FW_RANK", "FW_LOCAL_RANK", "FW_PARENT_PORT",
+    "FW_RELAY_URI", "FW_RELAY_SECRET", NULL};
+
+/* 1 if "NAME=value" entry e names name. */
+static int
+fwd_env_is(const char *e, const char *name)
+{
+    size_t n = strlen(name);
+
+    return strncmp(e, name, n) == 0 && e[n] == '=';
+}
+
+/* An inherited entry the rank gets: not a job variable, and not set by
+ * the app (-x, spawn's env key), whose value wins. */
+static int
+fwd_env_keep(const char *e, const fw_launch_app_t *app)
+{
+    const char *eq = strchr(e, '=');
+    size_t i;
+
+    for (i = 0; fwd_env_job_names[i] != NULL; i++)
+        if (fwd_env_is(e, fwd_env_job_names[i]))
+            return 0;
+    for (i = 0; eq != NULL && app->env[i] != NULL; i++)
+        if (strncmp(app->env[i], e, (size_t)(eq - e) + 1) == 0)
+            return 0;
+    return 1;
+}
+
+/* Every env string a rank gets except FW_RANK/FW_LOCAL_RANK: ours, then
+ * the app's, then the job's (each name once). */
 static char **
 fwd_env_base(fwd_t *d, const fw_launch_app_t *app, uint32_t node,
              uint32_t appnum, const char *uri)
@@ -150,7 +186,7 @@ fwd_env_base(fwd_t *d, const fw_launch_app_t *app, uint32_t node,
     if (env == NULL)
         return NULL;
     for (i = 0; i < ne; i++)
-        if (strncmp(environ[i], "FW_JOB_SECRET=", 14) != 0)
+        if (fwd_env_keep(environ[i], app))
             env[k++] = strdup(environ[i]);
     for (i = 0; i < na; i++)
         env[k++] = strdup(app->env[i]);

@@ -121,6 +121,18 @@ want="a=1 b=from env c=x=y z"
 t_ok $? "-x VAR=val and -x VAR reach every rank (values with = and spaces)"
 [ "$R_RC" -ne 0 ] && t_diag_job
 
+# -x wins over what fwrun inherited, and a job's own variables (a rank
+# that runs fwrun itself) do not reach the inner job: each name once in
+# a rank's environment (the rank is cat, not a shell, which would dedup)
+FW_T_A=outer FW_RANK=99 FW_PARENT_PORT=bogus fw_run "-x over inherited" -- \
+    -n 2 -x FW_T_A=inner cat /proc/self/environ
+envs=$(tr '\0' '\n' <"$R_OUT" | grep -E '^(FW_T_A|FW_RANK|FW_PARENT_PORT)=' |
+    sort | tr '\n' ' ')
+[ "$R_RC" -eq 0 ] &&
+    [ "$envs" = "FW_RANK=0 FW_RANK=1 FW_T_A=inner FW_T_A=inner " ]
+t_ok $? "-x FW_T_A=inner over an inherited FW_T_A=outer; an inherited" \
+    "FW_RANK=99 and FW_PARENT_PORT do not reach the ranks ($envs)"
+
 # issue: every app got every -x. -x belongs to its app context
 fw_run "-x per app" -- --oversubscribe -n 1 -x FW_T_A=a0 "$T/env.sh" : \
     -n 2 -x FW_T_B=b1 -x FW_T_C=c1 "$T/env.sh"
