@@ -169,6 +169,19 @@ fwd_env_keep(const char *e, const fw_launch_app_t *app)
     return 1;
 }
 
+/* 1 if app entry i is the last of its name (-x FOO=1 -x FOO=2: 2 wins,
+ * as with mpirun). */
+static int
+fwd_env_last(char *const *env, size_t i)
+{
+    size_t n = strcspn(env[i], "=") + 1;
+
+    for (size_t j = i + 1; env[j] != NULL; j++)
+        if (strncmp(env[j], env[i], n) == 0)
+            return 0;
+    return 1;
+}
+
 /* Every env string a rank gets except FW_RANK/FW_LOCAL_RANK: ours, then
  * the app's, then the job's (each name once). */
 static char **
@@ -189,7 +202,8 @@ fwd_env_base(fwd_t *d, const fw_launch_app_t *app, uint32_t node,
         if (fwd_env_keep(environ[i], app))
             env[k++] = strdup(environ[i]);
     for (i = 0; i < na; i++)
-        env[k++] = strdup(app->env[i]);
+        if (fwd_env_last(app->env, i))
+            env[k++] = strdup(app->env[i]);
     if (asprintf(&env[k++], "FW_JOBID=%s", d->job.jobid) < 0 ||
         asprintf(&env[k++], "FW_SIZE=%u", d->job.nprocs) < 0 ||
         asprintf(&env[k++], "FW_NUM_NODES=%u", d->job.nhosts) < 0 ||

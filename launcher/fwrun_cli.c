@@ -153,6 +153,23 @@ fwrun_cli_split(const char *cmd)
     return v;
 }
 
+/* A variable fwd sets for each rank (its place in the job): -x of it
+ * would give the rank a wrong one. */
+static int
+fwrun_cli_job_var(const char *spec)
+{
+    static const char *const names[] = {
+        "FW_RANK", "FW_LOCAL_RANK", "FW_SIZE", "FW_LOCAL_SIZE", "FW_JOBID",
+        "FW_NODE_ID", "FW_NUM_NODES", "FW_UNIVERSE_SIZE", "FW_APPNUM",
+        "FW_DAEMON_URI", "FW_JOB_SECRET", NULL};
+    size_t n = strcspn(spec, "=");
+
+    for (int i = 0; names[i] != NULL; i++)
+        if (strlen(names[i]) == n && strncmp(spec, names[i], n) == 0)
+            return 1;
+    return 0;
+}
+
 static int
 fwrun_cli_add_env(char ***env, size_t *nenv, const char *spec,
                   fw_error_t *err)
@@ -162,6 +179,11 @@ fwrun_cli_add_env(char ***env, size_t *nenv, const char *spec,
 
     if (spec == NULL || spec[0] == '\0' || spec[0] == '=') {
         fw_errprintf(err, "-x needs VAR or VAR=value");
+        return -1;
+    }
+    if (fwrun_cli_job_var(spec)) {
+        fw_errprintf(err, "-x %.*s: set by fwrun for each rank, not by -x",
+                     (int)strcspn(spec, "="), spec);
         return -1;
     }
     if (strchr(spec, '=') != NULL) {
@@ -433,11 +455,12 @@ fwrun_cli_context(fwrun_t *r, fwrun_cli_t *c, int argc, char **argv, int *i,
 }
 
 /* App k's environment: its own -x, then the job's FW_PROVIDER, then (a
- * spawned job) where its parent's daemons relay it (FW_RELAY_*, set by
- * the parent's fwrun: dpm/relay.h). */
+ * spawned job: FW_SPAWN_JOBID, or a standby that read it already) where
+ * its parent's daemons relay it (FW_RELAY_*, set by the parent's fwrun:
+ * dpm/relay.h); a fwrun run by a spawned rank passes on none. */
 static int
 fwrun_cli_app_env(const fwrun_cli_t *c, const fwrun_cli_app_t *ca,
-                  fw_launch_app_t *app)
+                  fw_launch_app_t *app, int spawned)
 {
     static const char *const relay[] = {"FW_RELAY_URI", "FW_RELAY_SECRET"};
     size_t n = 0;
@@ -453,7 +476,7 @@ fwrun_cli_app_env(const fwrun_cli_t *c, const fwrun_cli_app_t *ca,
         app->env[n - 1] = NULL;
         return -1;
     }
-    for (size_t j = 0; j < 2; j++) {
+    for (size_t j = 0; j < 2 && spawned; j++) {
         const char *v = getenv(relay[j]);
 
         if (v != NULL && asprintf(&app->env[n++], "%s=%s", relay[j], v) < 0) {
@@ -503,7 +526,10 @@ fwrun_cli_build(fwrun_t *r, fwrun_cli_t *c, fw_error_t *err)
         app->first = first;
         first += app->np;
         app->argv = calloc((size_t)ca->argc + 1, sizeof(char *));
-        if (app->argv == NULL || fwrun_cli_app_env(c, ca, app) != 0)
+        if (app->argv == NULL ||
+            fwrun_cli_app_env(c, ca, app,
+                              r->spawned || getenv("FW_SPAWN_JOBID") != NULL)
+                != 0)
             goto oom;
         for (j = 0; j < ca->argc; j++)
             if ((app->argv[j] = strdup(ca->argv[j])) == NULL)

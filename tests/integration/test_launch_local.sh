@@ -124,14 +124,22 @@ t_ok $? "-x VAR=val and -x VAR reach every rank (values with = and spaces)"
 # -x wins over what fwrun inherited, and a job's own variables (a rank
 # that runs fwrun itself) do not reach the inner job: each name once in
 # a rank's environment (the rank is cat, not a shell, which would dedup)
-FW_T_A=outer FW_RANK=99 FW_PARENT_PORT=bogus fw_run "-x over inherited" -- \
-    -n 2 -x FW_T_A=inner cat /proc/self/environ
-envs=$(tr '\0' '\n' <"$R_OUT" | grep -E '^(FW_T_A|FW_RANK|FW_PARENT_PORT)=' |
+FW_T_A=outer FW_RANK=99 FW_PARENT_PORT=bogus FW_RELAY_URI=tcp://127.0.0.1:1 \
+    FW_RELAY_SECRET=00 fw_run "-x over inherited" -- -n 2 -x FW_T_A=first \
+    -x FW_T_A=inner cat /proc/self/environ
+envs=$(tr '\0' '\n' <"$R_OUT" |
+    grep -E '^(FW_T_A|FW_RANK|FW_PARENT_PORT|FW_RELAY_URI|FW_RELAY_SECRET)=' |
     sort | tr '\n' ' ')
 [ "$R_RC" -eq 0 ] &&
     [ "$envs" = "FW_RANK=0 FW_RANK=1 FW_T_A=inner FW_T_A=inner " ]
-t_ok $? "-x FW_T_A=inner over an inherited FW_T_A=outer; an inherited" \
-    "FW_RANK=99 and FW_PARENT_PORT do not reach the ranks ($envs)"
+t_ok $? "-x FW_T_A=first -x FW_T_A=inner over an inherited FW_T_A=outer:" \
+    "the last -x, once; an inherited FW_RANK=99, FW_PARENT_PORT and" \
+    "FW_RELAY_* (a spawned rank running fwrun) do not reach the ranks" \
+    "($envs)"
+fw_run "-x FW_RANK" -- -n 1 -x FW_RANK=5 /bin/true
+[ "$R_RC" -eq 2 ] &&
+    grep -q -- '-x FW_RANK: set by fwrun for each rank' "$R_ERR"
+t_ok $? "-x FW_RANK=5: refused, exit 2, the variable named"
 
 # issue: every app got every -x. -x belongs to its app context
 fw_run "-x per app" -- --oversubscribe -n 1 -x FW_T_A=a0 "$T/env.sh" : \
