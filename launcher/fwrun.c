@@ -394,7 +394,7 @@ fwrun_on_iof(fwrun_t *r, const void *p, size_t len)
     if (data == NULL || n == 0)
         return;
     if (!(r->job.flags & FW_LAUNCH_F_TAG_OUTPUT)) {
-        if (fw_write_all(stream, data, n) != 0)
+        if (fwrun_out_write(stream, data, n) != 0)
             fwrun_iof_broken(r);
         return;
     }
@@ -405,9 +405,9 @@ fwrun_on_iof(fwrun_t *r, const void *p, size_t len)
         nl = nl != NULL ? nl + 1 : end;
         /* a last line without newline (the rank exited) still ends
          * here, so that the next tag starts a line */
-        if (fw_write_all(stream, tag, strlen(tag)) != 0 ||
-            fw_write_all(stream, data, (size_t)(nl - data)) != 0 ||
-            (nl[-1] != '\n' && fw_write_all(stream, "\n", 1) != 0)) {
+        if (fwrun_out_write(stream, tag, strlen(tag)) != 0 ||
+            fwrun_out_write(stream, data, (size_t)(nl - data)) != 0 ||
+            (nl[-1] != '\n' && fwrun_out_write(stream, "\n", 1) != 0)) {
             fwrun_iof_broken(r);
             return;
         }

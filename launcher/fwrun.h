@@ -5,6 +5,7 @@
  *   fwrun.c      daemon tree start-up, launch, I/O, exits, teardown
  *   fwrun_hosts.c which hosts are this one, addresses to advertise
  *   fwrun_standby.c the next spawn's fwrun, started ahead (--standby)
+ *   fwrun_out.c   the ranks' output to our stdout/stderr
  */
 #ifndef FW_LAUNCH_FWRUN_H
 #define FW_LAUNCH_FWRUN_H
@@ -101,5 +102,10 @@ int fwrun_host_is_self(const char *name);
 /* fwrun_host_is_self as a fw_launch_self_cb_t (arg unused). */
 int fwrun_hosts_self_cb(const char *name, void *arg);
 fw_status_t fwrun_hosts_prepare(fwrun_t *r, fw_error_t *err);
+
+/* fwrun_out.c: write all of buf to our stdout or stderr, waiting for a
+ * slow reader; 0, or -1 with errno (EPIPE: the reader is gone; EINTR: a
+ * stop signal came while waiting, the rest is dropped). */
+int fwrun_out_write(int fd, const void *buf, size_t n);
 
 #endif /* FW_LAUNCH_FWRUN_H */

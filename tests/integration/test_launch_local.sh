@@ -312,6 +312,44 @@ EOP
 t_ok $? "stdout non-blocking, its reader 1 s late: all 4 MB arrive, exit 0" \
     "($(cat "$T/nb.out"))"
 
+# a reader that never reads: SIGTERM still ends the job at once, with a
+# blocking and with a non-blocking stdout (fwrun waits for room in
+# slices, a stop signal ends the wait)
+t_script stuck.sh <<'EOS'
+#!/bin/sh
+yes | head -c 20000000
+exec sleep 30
+EOS
+for mode in block nb; do
+    timeout -k 5 60 python3 - "$FWRUN" "$mode" "$T/stuck.sh" \
+        >"$T/stuck.$mode" 2>&1 <<'EOP'
+import fcntl, os, signal, subprocess, sys, time
+r, w = os.pipe()
+if sys.argv[2] == "nb":
+    fcntl.fcntl(w, fcntl.F_SETFL, fcntl.fcntl(w, fcntl.F_GETFL) | os.O_NONBLOCK)
+p = subprocess.Popen([sys.argv[1], "-n", "1", sys.argv[3]], stdout=w,
+                     stderr=subprocess.DEVNULL)
+os.close(w)
+time.sleep(2)
+p.send_signal(signal.SIGTERM)
+t0 = time.time()
+try:
+    rc = p.wait(timeout=20)
+except subprocess.TimeoutExpired:
+    p.kill()
+    p.wait()
+    rc = "hung"
+print(rc, "%.0f" % (time.time() - t0))
+EOP
+    read -r st secs <"$T/stuck.$mode"
+    sleep 0.3
+    [ "$st" = 143 ] && [ "${secs:-99}" -le 5 ] &&
+        ! pgrep -f -- "$T/stuck.sh" >/dev/null
+    t_ok $? "stdout ($mode) that nobody reads: SIGTERM ends fwrun in" \
+        "${secs:-?} s, status ${st:-?} (143), no rank left"
+    pkill -KILL -f -- "$T/stuck.sh" 2>/dev/null
+done
+
 fw_run "--tag-output" -- -n 2 --tag-output "$T/partial.sh"
 jid=$(sed -n 's/^\[\(fw[0-9]*\.[0-9a-f]*\),0\]<stdout>: first$/\1/p' "$R_OUT")
 bad=0
