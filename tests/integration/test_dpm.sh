@@ -287,6 +287,23 @@ standby_of_job() {
     pgrep -f -- "fwrun --standby --jobid fw$R_PID\\."
 }
 
+# standby_kill LABEL SUBSYS daemon|standby: spawn_pause 1500 2 with the
+# debug lines of SUBSYS; before the second spawn, SIGKILL the standby's
+# daemon or the standby itself (pkill's status in KILLED)
+standby_kill() {
+    FW_LOG_LEVEL=debug FW_LOG_SUBSYS=$2 fw_start "$1" -- --oversubscribe \
+        -n 1 "$P" spawn_pause 1500 2
+    DPM_NRANKS=3
+    fw_wait_lines '^pause 1$' 1 20 && wait_for 5 standby_of_job
+    if [ "$3" = daemon ]; then
+        pkill -KILL -f -- "fwd --id 1 .*--jobid fw$R_PID\\.[0-9a-f]*\\.[0-9]+\$"
+    else
+        pkill -KILL -f -- "fwrun --standby --jobid fw$R_PID\\."
+    fi
+    KILLED=$?
+    fw_finish 60
+}
+
 case_standby() {
     local n
 
@@ -311,14 +328,8 @@ case_standby() {
     dpm_report $? "... and fwrun did not hand it to the standby"
     # the standby's daemon killed before the spawn: the standby still
     # takes it, and starts a daemon as any child fwrun does
-    FW_LOG_LEVEL=debug FW_LOG_SUBSYS=dpm,launch fw_start \
-        "standby daemon killed" -- --oversubscribe -n 1 "$P" \
-        spawn_pause 1500 2
-    DPM_NRANKS=3
-    fw_wait_lines '^pause 1$' 1 20 && wait_for 5 standby_of_job
-    pkill -KILL -f -- "fwd --id 1 .*--jobid fw$R_PID\\.[0-9a-f]*\\.[0-9]+\$"
-    n=$?
-    fw_finish 60
+    standby_kill "standby daemon killed" dpm,launch daemon
+    n=$KILLED
     dpm_ok "a spawn after the standby's daemon was killed (pkill status" \
         "$n) succeeds"
     [ "$n" -eq 0 ] && grep -q 'goes to standby' "$R_ERR" &&
@@ -327,13 +338,8 @@ case_standby() {
     dpm_report $? "... through the standby, which started a daemon afresh" \
         "and printed no error"
     # a standby that dies is not used: the next spawn starts afresh
-    FW_LOG_LEVEL=debug FW_LOG_SUBSYS=dpm fw_start "standby killed" -- \
-        --oversubscribe -n 1 "$P" spawn_pause 1500 2
-    DPM_NRANKS=3
-    fw_wait_lines '^pause 1$' 1 20 && wait_for 5 standby_of_job
-    pkill -KILL -f -- "fwrun --standby --jobid fw$R_PID\\."
-    n=$?
-    fw_finish 60
+    standby_kill "standby killed" dpm standby
+    n=$KILLED
     dpm_ok "a spawn after its standby was killed (pkill status $n) starts" \
         "a child fwrun of its own"
     [ "$n" -eq 0 ] && grep -q 'standby fwrun [0-9]* ended (signal 9)' \
