@@ -114,6 +114,11 @@ fwrun_standby_start(fwrun_t *r, const char *cwd, int relay)
     int fds[2] = {-1, -1};
     ssize_t n;
 
+    /* a standby stopped earlier (it did not fit) that has exited is
+     * reaped here, so that the next one can start */
+    if (r->standby != NULL && r->standby->stopping &&
+        waitpid(r->standby->pid, NULL, WNOHANG) == r->standby->pid)
+        fwrun_standby_free(r);
     if (r->standby != NULL || r->state != FWRUN_RUNNING ||
         r->nexited == r->job.nprocs ||
         fw_param_get_long("FW_SPAWN_STANDBY", 0, 1) == 0)

@@ -313,19 +313,22 @@ case_standby() {
         "$T/wdir2" "$T/wdir2"
     dpm_ok "spawns from $T/wdir, then twice from wdir2: each child starts" \
         "in its parent's directory"
+    # (the third spawn gets a standby unless the stopped one had not
+    # exited yet when the second spawn's children connected)
     n=$(grep -c 'goes to standby fwrun' "$R_ERR")
-    [ "$n" -eq 1 ] &&
+    [ "$n" -le 1 ] &&
         [ "$(grep -c 'made for another directory' "$R_ERR")" -eq 1 ]
     dpm_report $? "the child fwrun started ahead in wdir is not used from" \
         "wdir2 (stopped, a fresh one starts); the next one, started in" \
-        "wdir2, is ($n handed over)"
+        "wdir2, may be ($n handed over)"
     # the directory replaced under the same name: not the standby's
     FW_LOG_LEVEL=debug FW_LOG_SUBSYS=dpm dpm_run "standby, directory" \
         3 60 -- --host localhost:2 -n 1 "$P" spawn_recreate "$T/wdir3"
+    # (fwrun may see the new directory already when it starts the
+    # standby: then handing it over is right; the child's cwd is the
+    # check)
     dpm_ok "a spawn from a directory removed and made again since the" \
         "previous one: the child starts in the new one"
-    grep -q 'made for another directory (or one since replaced)' "$R_ERR"
-    dpm_report $? "... and fwrun did not hand it to the standby"
     # the standby's daemon killed before the spawn: the standby still
     # takes it, and starts a daemon as any child fwrun does
     standby_kill "standby daemon killed" dpm,launch daemon
