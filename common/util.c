@@ -5,7 +5,6 @@
 #include "common/util.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <fcntl.h>
 #include <sys/random.h>
 #include <time.h>
@@ -124,15 +123,6 @@ fw_write_all(int fd, const void *buf, size_t n)
         w = write(fd, p, n);
         if (w < 0 && errno == EINTR)
             continue;
-        /* a descriptor left non-blocking by whoever gave it to us (a
-         * pipe to a slow reader): wait until it takes more */
-        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            struct pollfd pfd = {fd, POLLOUT, 0};
-
-            if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
-                return -1;
-            continue;
-        }
         if (w <= 0)
             return -1;
         p += w;
