@@ -3,13 +3,17 @@
  * Groups (members and their fabric addresses), their wire description,
  * context id derivation, and the address-vector cache shared by every
  * communicator (one AV entry per peer address, reference counted, so
- * repeated connect/disconnect cycles do not grow the AV).
+ * repeated connect/disconnect cycles do not grow the AV). An entry no
+ * communicator uses stays, up to FW_DPM_AV_KEEP of them (least recently
+ * released goes first), so that the next connect to that peer inserts
+ * nothing into the AV.
  *
  * Group description (version 1, big-endian):
  *   u8 version, str jobid, u32 n, n x (u32 rank, blob address)
  */
 #include "dpm/dpm_int.h"
 #include "modex/modex_client.h"
+#include "common/param.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -124,6 +128,8 @@ fw_dpm_cid_derive(uint64_t a, uint64_t b)
 
 typedef struct fw_dpm_av {
     fw_dpm_av_ent_t *b[FW_DPM_AV_BUCKETS];
+    fw_dpm_av_ent_t *idle_head, *idle_tail; /* refs == 0, newest first */
+    uint32_t nidle;
 } fw_dpm_av_t;
 
 static unsigned
@@ -134,6 +140,50 @@ fw_dpm_av_hash(const uint8_t *p, size_t n)
     while (n-- > 0)
         h = (h ^ *p++) * 16777619u;
     return h % FW_DPM_AV_BUCKETS;
+}
+
+static void
+fw_dpm_av_idle_unlink(fw_dpm_av_t *av, fw_dpm_av_ent_t *e)
+{
+    if (e->idle_prev != NULL)
+        e->idle_prev->idle_next = e->idle_next;
+    else
+        av->idle_head = e->idle_next;
+    if (e->idle_next != NULL)
+        e->idle_next->idle_prev = e->idle_prev;
+    else
+        av->idle_tail = e->idle_prev;
+    e->idle_prev = e->idle_next = NULL;
+    av->nidle--;
+}
+
+/* Out of the hash and the AV (its daemon's entry released, if relayed). */
+static void
+fw_dpm_av_drop(fw_dpm_av_t *av, fw_dpm_av_ent_t *e)
+{
+    fw_dpm_av_ent_t **pp;
+
+    for (pp = &av->b[fw_dpm_av_hash(e->addr, e->len)]; *pp != NULL;
+         pp = &(*pp)->next) {
+        if (*pp == e) {
+            *pp = e->next;
+            break;
+        }
+    }
+    fw_dpm_tp_peer_close(e);
+    free(e);
+}
+
+/* A kept entry whose peer (or, relayed, whose daemon) the provider knows
+ * is gone (shm: its region): sending to it would crash libfabric 1.17's
+ * shm. */
+static int
+fw_dpm_av_gone(const fw_dpm_av_ent_t *e)
+{
+    const fw_dpm_av_ent_t *d = e->via != NULL ? e->via : e;
+
+    return fw_dpm_g.relay == NULL && fw_dpm_g.fab != NULL &&
+           fw_fab_av_gone(fw_dpm_g.fab, d->addr, d->len);
 }
 
 fw_status_t
@@ -159,6 +209,13 @@ fw_dpm_av_get(const uint8_t *addr, size_t len, uint64_t *peer_p)
     for (e = av->b[h]; e != NULL; e = e->next)
         if (e->len == len && memcmp(e->addr, addr, len) == 0)
             break;
+    if (e != NULL && e->refs == 0) {
+        fw_dpm_av_idle_unlink(av, e);
+        if (fw_dpm_av_gone(e)) { /* inserted afresh: the insert says so */
+            fw_dpm_av_drop(av, e);
+            e = NULL;
+        }
+    }
     if (e == NULL) {
         e = calloc(1, sizeof(*e));
         if (e == NULL)
@@ -182,18 +239,26 @@ void
 fw_dpm_av_put(uint64_t peer)
 {
     fw_dpm_av_t *av = fw_dpm_g.av;
-    fw_dpm_av_ent_t **pp, *e = (fw_dpm_av_ent_t *)(uintptr_t)peer;
+    fw_dpm_av_ent_t *e = (fw_dpm_av_ent_t *)(uintptr_t)peer;
+    long keep;
 
-    if (av == NULL || e == NULL || --e->refs > 0)
+    if (av == NULL || e == NULL || e->refs == 0 || --e->refs > 0)
         return;
-    for (pp = &av->b[fw_dpm_av_hash(e->addr, e->len)]; *pp != NULL;
-         pp = &(*pp)->next) {
-        if (*pp == e) {
-            *pp = e->next;
-            fw_dpm_tp_peer_close(e);
-            free(e);
-            return;
-        }
+    keep = fw_param_get_long("FW_DPM_AV_KEEP", 0, 1L << 20);
+    free(e->own); /* a relayed process's own address: asked again */
+    e->own = NULL;
+    e->idle_prev = NULL;
+    e->idle_next = av->idle_head;
+    if (av->idle_head != NULL)
+        av->idle_head->idle_prev = e;
+    else
+        av->idle_tail = e;
+    av->idle_head = e;
+    av->nidle++;
+    /* dropping a relayed entry may release its daemon's: one at a time */
+    while (av->nidle > (uint32_t)keep && (e = av->idle_tail) != NULL) {
+        fw_dpm_av_idle_unlink(av, e);
+        fw_dpm_av_drop(av, e);
     }
 }
 
@@ -210,6 +275,7 @@ fw_dpm_av_fini(void)
     for (h = 0; h < FW_DPM_AV_BUCKETS; h++) {
         while ((e = av->b[h]) != NULL) {
             av->b[h] = e->next;
+            free(e->own);
             free(e);
         }
     }

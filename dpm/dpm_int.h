@@ -108,6 +108,7 @@ typedef struct fw_dpm_relay fw_dpm_relay_t;
  * one, as uint64_t. */
 typedef struct fw_dpm_av_ent {
     struct fw_dpm_av_ent *next;
+    struct fw_dpm_av_ent *idle_prev, *idle_next; /* refs == 0: kept (LRU) */
     uint32_t refs;
     uint16_t len;
     uint8_t addr[FW_MAX_ADDR];

@@ -32,6 +32,12 @@ FW_PARAM_TABLE(dpm,
      "how long fw_comm_peer_addr waits for a relayed process to open its "
      "own endpoint and report its address (it does when it next calls "
      "the library, or asks for an address itself)"},
+    {"FW_DPM_AV_KEEP", "16",
+     "peer addresses no communicator uses any more that stay in the "
+     "fabric's address vector, most recent first, so that connecting to "
+     "the same peer again inserts nothing (shm maps the peer's 16 MiB "
+     "region at every insert; verbs and efa make an address handle); 0 = "
+     "remove at once"},
     {"FW_DPM_PRIME", "1",
      "1: when the endpoint opens, send one message to ourselves so the "
      "provider allocates its buffer pools then, not inside the first "

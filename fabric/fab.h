@@ -259,6 +259,14 @@ fw_status_t fw_fab_av_insert(fw_fab_t *fab, const void *addr, size_t len,
 fw_status_t fw_fab_av_remove(fw_fab_t *fab, uint64_t peer);
 
 /*
+ * 1 if the provider can tell that the peer at addr (as for
+ * fw_fab_av_insert()) is gone: shm, whose peer's region is not in
+ * /dev/shm any more. 0 otherwise (alive, or no way to know without
+ * sending to it).
+ */
+int fw_fab_av_gone(const fw_fab_t *fab, const void *addr, size_t len);
+
+/*
  * Register [buf, buf+len) with the given fw_fab_mr_access_flags_t rights.
  * The memory must stay allocated (and, for FI_MR_ALLOCATED providers,
  * touched) until fw_fab_mr_dereg(). Handles FI_MR_PROV_KEY (else assigns

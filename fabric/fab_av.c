@@ -114,6 +114,20 @@ fw_fab_av_insert(fw_fab_t *fab, const void *addr, size_t len,
 }
 
 /*---------------------------------------------------------------------------*/
+int
+fw_fab_av_gone(const fw_fab_t *fab, const void *addr, size_t len)
+{
+    uint8_t copy[FW_FAB_ADDR_MAX + 1];
+
+    if (fab == NULL || addr == NULL || len == 0 || len > FW_FAB_ADDR_MAX)
+        return 0;
+    memcpy(copy, addr, len);
+    copy[len] = '\0';
+    return fw_fab_av_addr_ok(fab, copy, len) &&
+           fw_fab_av_shm_gone(fab, (const char *)copy);
+}
+
+/*---------------------------------------------------------------------------*/
 fw_status_t
 fw_fab_av_remove(fw_fab_t *fab, uint64_t peer)
 {

@@ -207,6 +207,19 @@ case_world() {
 }
 
 # --- connect / accept, name service -------------------------------------------------
+# pair_inserts PROVIDER N [dead]: a job of 2 connecting N times (dpm_check
+# pair);
+# R_INS: the AV inserts its processes logged
+pair_inserts() {
+    R_INS=''
+    FW_LOG_LEVEL=trace FW_LOG_SUBSYS=fab dpm_run "pair $1 $2" 2 30 -- \
+        --provider "$1" -n 2 "$P" pair "$2" ${3:-}
+    dpm_ok "$1: a pair job, $2 connect/disconnect cycles${3:+, then rank 1
+ connects to rank 0 after it ended (its address kept in the AV): an error
+ (shm: at once)}" || return 1
+    R_INS=$(grep -c 'av: inserted peer' "$R_ERR" || true)
+}
+
 case_connect() {
     local pa pc ra rc_ ok_a ok_c rca
 
@@ -224,6 +237,24 @@ case_connect() {
         "connector job (3 ranks, root going round): 4 connects, messages
  both ways between every pair, remote_size, merges in every high order,
  disconnect"
+    dpm_no_strays
+
+    # a peer connected to again is not inserted into the AV again (kept
+    # by FW_DPM_AV_KEEP): as many inserts for 8 cycles as for 2, and 6
+    # more with FW_DPM_AV_KEEP=0
+    # (relayed processes, FW_DPM_RELAY=1, open no endpoint of their own)
+    local prov i2 i8 z8 provs="tcp;ofi_rxm shm"
+    [ "${FW_DPM_RELAY:-}" = 1 ] && provs=''
+    for prov in $provs; do
+        i2='' i8='' z8=''
+        pair_inserts "$prov" 2 && i2=$R_INS &&
+            pair_inserts "$prov" 8 dead && i8=$R_INS &&
+            FW_DPM_AV_KEEP=0 pair_inserts "$prov" 8 && z8=$R_INS
+        [ -n "$i2" ] && [ -n "$i8" ] && [ -n "$z8" ] && [ "$i8" -eq "$i2" ] &&
+            [ "$z8" -ge $((i8 + 6)) ]
+        t_ok $? "$prov: 8 connect/disconnect cycles of a pair insert no" \
+            "more AV entries than 2 ($i8, $i2); $z8 with FW_DPM_AV_KEEP=0"
+    done
     dpm_no_strays
 
     # over shm, then once more to the port after the acceptor's job ended

@@ -1037,6 +1037,95 @@ dpm_check_connector(const char *file, int n)
         dpm_check_reconnect_dead(port, rank);
 }
 
+/* After the pair's cycles, with "dead": rank 0 ends, rank 1 connects to
+ * its port again (its address still kept in our AV): an error within 5 s,
+ * not a crash (libfabric 1.17's shm crashes sending to a gone region). */
+static void
+dpm_check_pair_dead(const char *port, int rank)
+{
+    const struct timespec settle = {1, 0};
+    fw_comm_t *inter = NULL;
+    const char *prov;
+    char bye = 'b';
+    size_t len = 0;
+    double t0, ms;
+    fw_status_t st;
+
+    if (rank == 0) {
+        CHECK_ST(fw_comm_send(fw_comm_world(), 1, 9, &bye, 1), FW_SUCCESS);
+        return; /* and finalize: our endpoint (shm: region) goes */
+    }
+    CHECK_ST(fw_comm_recv(fw_comm_world(), 0, 9, &bye, 1, &len), FW_SUCCESS);
+    nanosleep(&settle, NULL);
+    t0 = dpm_check_now_ms();
+    dpm_check_step("pair: connect to the ended rank 0");
+    st = fw_connect(port, fw_comm_self(), 0, &inter);
+    ms = dpm_check_now_ms() - t0;
+    CHECK(st != FW_SUCCESS && inter == NULL && ms < 5000,
+          "connect to the ended rank 0: %s after %.0f ms", fw_strerror(st),
+          ms);
+    /* shm tells at once: the region is gone (not a send into it that
+     * nobody reads, waiting for FW_DPM_CONNECT_MS) */
+    prov = fw_fabric_provider();
+    CHECK(prov == NULL || strcmp(prov, "shm") != 0 ||
+              (st != FW_ERR_TIMEOUT && ms < 1000),
+          "shm: connect to the ended rank 0: %s after %.0f ms, not an "
+          "error at once", fw_strerror(st), ms);
+    printf("pair: connect to the ended rank 0: %s after %.0f ms\n",
+           fw_strerror(st), ms);
+}
+
+/*
+ * One job of 2: rank 0 opens a port, sends its name to rank 1 over the
+ * world and accepts N times; rank 1 connects N times. Each cycle: one
+ * message each way, then disconnect (the test counts the AV inserts).
+ * With "dead", see dpm_check_pair_dead().
+ */
+static void
+dpm_check_pair(int n, int dead)
+{
+    fw_comm_t *w = fw_comm_world(), *inter;
+    char port[FW_MAX_PORT_NAME] = "";
+    int c, rank = fw_comm_rank(w), v = 0;
+    size_t len = 0;
+    fw_status_t st;
+
+    CHECK(fw_comm_size(w) == 2, "pair needs 2 ranks, not %d",
+          fw_comm_size(w));
+    if (fw_comm_size(w) != 2)
+        return;
+    if (rank == 0) {
+        CHECK_ST(fw_port_open(port), FW_SUCCESS);
+        CHECK_ST(fw_comm_send(w, 1, 7, port, sizeof(port)), FW_SUCCESS);
+    } else {
+        CHECK_ST(fw_comm_recv(w, 0, 7, port, sizeof(port), &len),
+                 FW_SUCCESS);
+    }
+    for (c = 0; c < n && dpm_check_bad == 0; c++) {
+        inter = NULL;
+        dpm_check_step(rank == 0 ? "fw_accept" : "fw_connect");
+        st = rank == 0 ? fw_accept(port, fw_comm_self(), 0, &inter)
+                       : fw_connect(port, fw_comm_self(), 0, &inter);
+        CHECK(st == FW_SUCCESS && inter != NULL, "pair cycle %d: %s", c,
+              fw_strerror(st));
+        if (st != FW_SUCCESS || inter == NULL)
+            break;
+        v = c;
+        if (rank == 1)
+            CHECK_ST(fw_comm_send(inter, 0, 8, &v, sizeof(v)), FW_SUCCESS);
+        CHECK_ST(fw_comm_recv(inter, 0, 8, &v, sizeof(v), &len), FW_SUCCESS);
+        CHECK(v == c, "pair cycle %d: got %d", c, v);
+        if (rank == 0)
+            CHECK_ST(fw_comm_send(inter, 0, 8, &v, sizeof(v)), FW_SUCCESS);
+        dpm_check_disconnect(&inter, "pair: disconnect");
+    }
+    if (rank == 0)
+        CHECK_ST(fw_port_close(port), FW_SUCCESS);
+    printf("pair rank %d: %d cycles\n", rank, c);
+    if (dead && c == n)
+        dpm_check_pair_dead(port, rank);
+}
+
 /* Open a port, publish it in FILE, and leave without closing it. */
 static void
 dpm_check_portonly(const char *file)
@@ -2404,7 +2493,7 @@ static int
 dpm_check_usage_exit(void)
 {
     fputs("usage: dpm_check world|ports|noparent|spawn_multiple|spawn_fail\n"
-          "       dpm_check acceptor|connector FILE N\n"
+          "       dpm_check acceptor|connector FILE N | pair N [dead]\n"
           "       dpm_check portonly|dead FILE\n"
           "       dpm_check ns_job|publish|lookup NAME\n"
           "       dpm_check nsquery NAME found|none\n"
@@ -2469,6 +2558,9 @@ main(int argc, char **argv)
         dpm_check_acceptor(argv[2], atoi(argv[3]));
     } else if (strcmp(cmd, "connector") == 0 && argc == 4) {
         dpm_check_connector(argv[2], atoi(argv[3]));
+    } else if (strcmp(cmd, "pair") == 0 && (argc == 3 || argc == 4)) {
+        dpm_check_pair(atoi(argv[2]),
+                       argc == 4 && strcmp(argv[3], "dead") == 0);
     } else if (strcmp(cmd, "portonly") == 0 && argc == 3) {
         dpm_check_portonly(argv[2]);
     } else if (strcmp(cmd, "dead") == 0 && argc == 3) {
