@@ -130,6 +130,7 @@ typedef struct fw_dpm_av {
     fw_dpm_av_ent_t *b[FW_DPM_AV_BUCKETS];
     fw_dpm_av_ent_t *idle_head, *idle_tail; /* refs == 0, newest first */
     uint32_t nidle;
+    uint32_t keep; /* FW_DPM_AV_KEEP, read once */
 } fw_dpm_av_t;
 
 static unsigned
@@ -203,6 +204,7 @@ fw_dpm_av_get(const uint8_t *addr, size_t len, uint64_t *peer_p)
         av = calloc(1, sizeof(*av));
         if (av == NULL)
             return FW_ERR_NO_MEM;
+        av->keep = (uint32_t)fw_param_get_long("FW_DPM_AV_KEEP", 0, 1L << 20);
         fw_dpm_g.av = av;
     }
     h = fw_dpm_av_hash(addr, len);
@@ -240,11 +242,9 @@ fw_dpm_av_put(uint64_t peer)
 {
     fw_dpm_av_t *av = fw_dpm_g.av;
     fw_dpm_av_ent_t *e = (fw_dpm_av_ent_t *)(uintptr_t)peer;
-    long keep;
 
     if (av == NULL || e == NULL || e->refs == 0 || --e->refs > 0)
         return;
-    keep = fw_param_get_long("FW_DPM_AV_KEEP", 0, 1L << 20);
     free(e->own); /* a relayed process's own address: asked again */
     e->own = NULL;
     e->idle_prev = NULL;
@@ -256,7 +256,7 @@ fw_dpm_av_put(uint64_t peer)
     av->idle_head = e;
     av->nidle++;
     /* dropping a relayed entry may release its daemon's: one at a time */
-    while (av->nidle > (uint32_t)keep && (e = av->idle_tail) != NULL) {
+    while (av->nidle > av->keep && (e = av->idle_tail) != NULL) {
         fw_dpm_av_idle_unlink(av, e);
         fw_dpm_av_drop(av, e);
     }

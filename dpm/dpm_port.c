@@ -37,7 +37,7 @@ FW_PARAM_TABLE(dpm,
      "fabric's address vector, most recent first, so that connecting to "
      "the same peer again inserts nothing (shm maps the peer's 16 MiB "
      "region at every insert; verbs and efa make an address handle); 0 = "
-     "remove at once"},
+     "remove at once; at most 1048576"},
     {"FW_DPM_PRIME", "1",
      "1: when the endpoint opens, send one message to ourselves so the "
      "provider allocates its buffer pools then, not inside the first "

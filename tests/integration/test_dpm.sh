@@ -255,6 +255,16 @@ case_connect() {
         t_ok $? "$prov: 8 connect/disconnect cycles of a pair insert no" \
             "more AV entries than 2 ($i8, $i2); $z8 with FW_DPM_AV_KEEP=0"
     done
+    # a bad value: the default, and one warning per process, not one per
+    # disconnect
+    local nwarn
+    FW_DPM_AV_KEEP=abc dpm_run "pair, bad FW_DPM_AV_KEEP" 2 30 -- \
+        -n 2 "$P" pair 6
+    nwarn=$(grep -c "FW_DPM_AV_KEEP: invalid value 'abc'" "$R_ERR" || true)
+    [ "$R_RC" -eq 0 ] && [ "$(grep -c 'all checks passed$' "$R_OUT")" -ge 2 ] &&
+        [ "$nwarn" -ge 1 ] && [ "$nwarn" -le 2 ]
+    dpm_report $? "FW_DPM_AV_KEEP=abc: 6 cycles pass, $nwarn warning(s)," \
+        "at most one per process"
     dpm_no_strays
 
     # over shm, then once more to the port after the acceptor's job ended
