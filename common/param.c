@@ -8,6 +8,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,6 +87,38 @@ fw_param_parse_long(const char *s, long min, long max, long *out_p)
     return 0;
 }
 
+/*
+ * Has this bad value of p been reported already? (Once per tunable and
+ * value: a tunable read at every connect must not warn every time.)
+ * Remembers it if not; past FW_PARAM_WARNED_MAX of them, warns again.
+ */
+#define FW_PARAM_WARNED_MAX 32
+
+static int
+fw_param_warned(const fw_param_t *p, const char *v)
+{
+    static struct {
+        const fw_param_t *p;
+        char v[64];
+    } seen[FW_PARAM_WARNED_MAX];
+    static size_t nseen;
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    size_t i;
+    int found = 0;
+
+    if (strlen(v) >= sizeof(seen[0].v) || pthread_mutex_lock(&lock) != 0)
+        return 0;
+    for (i = 0; i < nseen && !found; i++)
+        found = seen[i].p == p && strcmp(seen[i].v, v) == 0;
+    if (!found && nseen < FW_PARAM_WARNED_MAX) {
+        seen[nseen].p = p;
+        memcpy(seen[nseen].v, v, strlen(v) + 1);
+        nseen++;
+    }
+    pthread_mutex_unlock(&lock);
+    return found;
+}
+
 long
 fw_param_get_long(const char *name, long min, long max)
 {
@@ -98,7 +131,7 @@ fw_param_get_long(const char *name, long min, long max)
         FW_LOG_ERR("common", "%s: tunable not declared (bug)", name);
     if (v != NULL && fw_param_parse_long(v, min, max, &out) == 0)
         return out;
-    if (v != NULL)
+    if (v != NULL && !fw_param_warned(p, v))
         FW_LOG_WARN("common", "%s: invalid value '%s' (expected %ld..%ld), "
                     "using default %s", name, v, min, max,
                     p != NULL && p->defval != NULL ? p->defval : "0");

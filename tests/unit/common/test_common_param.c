@@ -185,6 +185,11 @@ test_get_long(void)
     is(test_long("99999999999999999999999", 0, 100, &err), 42,
        "overflow: default");
     ok(strstr(err, "FW_TEST_LONG") != NULL, "with a warning");
+    /* read at every connect: one warning per bad value, not per read */
+    is(test_long("abc", 0, 100, &err), 42, "the same bad value again");
+    is_str(err, "", "without a second warning");
+    is(test_long("abd", 0, 100, &err), 42, "another bad value");
+    ok(strstr(err, "'abd'") != NULL, "warns once more");
     unsetenv("FW_TEST_LONG");
 }
 
