@@ -199,6 +199,14 @@ void fw_fab_close(fw_fab_t *fab);
 void fw_fab_shm_sweep(pid_t pid);
 
 /*
+ * Remove every FW_FAB_SHM_PREFIX<pid>_* region in /dev/shm whose process
+ * no longer exists (kill(pid, 0): ESRCH), whoever left it: ranks and
+ * daemons killed outright leave theirs, and nobody reaps them. Assumes
+ * the processes sharing /dev/shm share our pid namespace. Never fails.
+ */
+void fw_fab_shm_sweep_dead(void);
+
+/*
  * Whether a provider name (NULL: the one FW_PROVIDER or FI_PROVIDER asks
  * for, if any) is one fabwire knows, without loading libfabric, so that
  * a launcher can refuse a typo before it starts anything. Whether a known

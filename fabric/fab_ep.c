@@ -12,6 +12,8 @@
 #include <errno.h>
 #include <glob.h>
 #include <poll.h>
+#include <stdint.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
@@ -143,6 +145,33 @@ fw_fab_shm_sweep(pid_t pid)
     for (size_t i = 0; i < g.gl_pathc; i++)
         if (unlink(g.gl_pathv[i]) != 0)
             FW_LOG_DEBUG("fab", "%s: unlink: %m", g.gl_pathv[i]);
+    globfree(&g);
+}
+
+/*---------------------------------------------------------------------------*/
+void
+fw_fab_shm_sweep_dead(void)
+{
+    char pattern[64];
+    const char *name;
+    glob_t g;
+    long pid;
+    char *end;
+
+    snprintf(pattern, sizeof(pattern), "/dev/shm/%s*_*", FW_FAB_SHM_PREFIX);
+    if (glob(pattern, 0, NULL, &g) != 0)
+        return;
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        name = g.gl_pathv[i] + strlen("/dev/shm/" FW_FAB_SHM_PREFIX);
+        errno = 0;
+        pid = strtol(name, &end, 10);
+        if (errno != 0 || end == name || *end != '_' || pid <= 0 ||
+            pid > INT32_MAX || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue; /* not ours, alive, or not ours to tell (EPERM) */
+        if (unlink(g.gl_pathv[i]) == 0)
+            FW_LOG_DEBUG("fab", "%s: removed (process %ld is gone)",
+                         g.gl_pathv[i], pid);
+    }
     globfree(&g);
 }
 

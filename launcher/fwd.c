@@ -514,6 +514,9 @@ fwd_cleanup(fwd_t *d)
     fwd_procs_kill(d, SIGKILL);
     fwd_modex_cleanup(d); /* closes the fabric before the shm sweep */
     fwd_procs_cleanup(d);
+    /* and what earlier jobs' processes killed outright left (a rank
+     * whose daemon was SIGKILLed dies without anyone to sweep after it) */
+    fw_fab_shm_sweep_dead();
     /* the agents of our child daemons, before the tree (and its count of
      * children) is cleared */
     for (i = 0; d->child_pids != NULL && i < d->tree.nchildren; i++)

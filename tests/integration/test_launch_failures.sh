@@ -306,6 +306,27 @@ fw_finish
 [ "$R_RC" -eq 1 ] && err_has "daemon on host"
 t_ok $? "kill -9 of fwd: fwrun reports it and exits 1 (got $R_RC)"
 
+# what processes killed outright left in /dev/shm (shm provider regions,
+# fabwire-<pid>_<random>) goes when a daemon ends: a dead pid's region
+# only, not a live process's, nor a name that is not ours
+sh -c ':' &
+dead=$!
+wait "$dead"
+shm_dead=/dev/shm/fabwire-${dead}_0000beef
+shm_live=/dev/shm/fabwire-$$_0000cafe
+shm_other=/dev/shm/fabwire-x_0000f00d
+if kill -0 "$dead" 2>/dev/null; then
+    t_ok 0 "shm leftovers: pid $dead came back at once, nothing to check"
+else
+    : >"$shm_dead" && : >"$shm_live" && : >"$shm_other"
+    fw_run "a job after leftovers" -- -n 1 /bin/true
+    [ "$R_RC" -eq 0 ] && [ ! -e "$shm_dead" ] && [ -e "$shm_live" ] &&
+        [ -e "$shm_other" ]
+    t_ok $? "a daemon's end removes the shm region of a gone pid, keeps a" \
+        "live process's and a name that is not fabwire-<pid>_*"
+fi
+rm -f "$shm_dead" "$shm_live" "$shm_other"
+
 for sig in TERM HUP; do
     fw_start "kill -$sig of the daemon" -- -n 2 "$T/ready.sh"
     if fw_wait_lines '^ready' 2; then
