@@ -536,6 +536,8 @@ fwd_cleanup(fwd_t *d)
         event_free(d->kill_timer);
     if (d->exit_timer != NULL)
         event_free(d->exit_timer);
+    if (d->iof_timer != NULL)
+        event_free(d->iof_timer);
     fw_launch_job_cleanup(&d->job);
     fw_launch_strv_free(d->agent);
     fw_launch_strv_free(d->hosts);

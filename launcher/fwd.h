@@ -69,6 +69,8 @@ typedef struct fwd {
     int stdin_eof;
     struct event *sigchld_ev, *sigterm_ev, *sigint_ev, *kill_timer;
     struct event *exit_timer;
+    struct event *iof_timer; /* output paused: checks the backlog (10 ms) */
+    int iof_paused;
     int shutting_down;
     /* modex (fwd_modex.c) */
     fw_modex_seg_t *seg;

@@ -25,6 +25,8 @@
 #include <unistd.h>
 
 #define FWD_IOF_CHUNK 65536
+/* Unsent output to fwrun above which ranks' output waits (see below). */
+#define FWD_IOF_BACKLOG (8u << 20)
 /* Lines up to this long reach fwrun whole; longer ones go in pieces. */
 #define FWD_LINE_MAX (1u << 20)
 
@@ -83,15 +85,81 @@ fwd_iof_flush(fwd_proc_t *p, int stream)
     p->olen[stream] = 0;
 }
 
-/* Read what is there now; returns 1 at EOF or error. */
+/*
+ * Back-pressure: while the link up (to fwrun, or a parent daemon) holds
+ * more than FWD_IOF_BACKLOG unsent, for instance because fwrun waits for
+ * a slow reader of its stdout, no rank's output is read: their pipes
+ * fill and their writes block, as on a slow terminal. A 10 ms timer
+ * resumes reading once the backlog is down to half.
+ */
 static int
-fwd_iof_drain(fwd_proc_t *p, int stream)
+fwd_iof_backlogged(const fwd_t *d, size_t limit)
+{
+    return d->tree.parent != NULL &&
+           fw_oob_conn_pending(d->tree.parent) > limit;
+}
+
+static void
+fwd_iof_events(fwd_t *d, int on)
+{
+    uint32_t i;
+
+    for (i = 0; i < d->nprocs; i++) {
+        fwd_proc_t *p = &d->procs[i];
+
+        if (p->out_ev != NULL)
+            on ? event_add(p->out_ev, NULL) : event_del(p->out_ev);
+        if (p->err_ev != NULL)
+            on ? event_add(p->err_ev, NULL) : event_del(p->err_ev);
+    }
+}
+
+static void
+fwd_iof_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+    const struct timeval tick = {0, 10 * 1000};
+    fwd_t *d = arg;
+
+    (void)fd;
+    (void)what;
+    if (fwd_iof_backlogged(d, FWD_IOF_BACKLOG / 2)) {
+        evtimer_add(d->iof_timer, &tick);
+        return;
+    }
+    d->iof_paused = 0;
+    fwd_iof_events(d, 1);
+}
+
+static void
+fwd_iof_pause(fwd_t *d)
+{
+    const struct timeval tick = {0, 10 * 1000};
+
+    if (d->iof_paused)
+        return;
+    if (d->iof_timer == NULL)
+        d->iof_timer = evtimer_new(d->base, fwd_iof_resume_cb, d);
+    if (d->iof_timer == NULL || evtimer_add(d->iof_timer, &tick) != 0)
+        return; /* no timer: keep reading (unbounded, as before) */
+    d->iof_paused = 1;
+    fwd_iof_events(d, 0);
+}
+
+/* Read what is there now; returns 1 at EOF or error. bounded: stop (and
+ * pause every rank's output) when the link up is backlogged; the exit
+ * path reads to the end, so that output goes before the exit. */
+static int
+fwd_iof_drain(fwd_proc_t *p, int stream, int bounded)
 {
     int fd = stream == 1 ? p->out_fd : p->err_fd;
     char buf[FWD_IOF_CHUNK];
     ssize_t n;
 
     for (;;) {
+        if (bounded && fwd_iof_backlogged(p->d, FWD_IOF_BACKLOG)) {
+            fwd_iof_pause(p->d);
+            return 0;
+        }
         n = read(fd, buf, sizeof(buf));
         if (n > 0) {
             fwd_iof_feed(p, stream, buf, (size_t)n);
@@ -126,7 +194,8 @@ fwd_iof_cb(evutil_socket_t fd, short what, void *arg)
     fwd_proc_t *p = arg;
     int stream = fd == p->out_fd ? 1 : 2;
 
-    if (fwd_iof_drain(p, stream))
+    (void)what;
+    if (fwd_iof_drain(p, stream, 1))
         fwd_iof_close(p, stream);
 }
 
@@ -743,9 +812,9 @@ fwd_procs_reap(fwd_t *d)
             continue;
         }
         /* output written before the exit goes first */
-        if (p->out_fd >= 0 && fwd_iof_drain(p, 1))
+        if (p->out_fd >= 0 && fwd_iof_drain(p, 1, 0))
             fwd_iof_close(p, 1);
-        if (p->err_fd >= 0 && fwd_iof_drain(p, 2))
+        if (p->err_fd >= 0 && fwd_iof_drain(p, 2, 0))
             fwd_iof_close(p, 2);
         fwd_iof_flush(p, 1);
         fwd_iof_flush(p, 2);

@@ -312,6 +312,48 @@ EOP
 t_ok $? "stdout non-blocking, its reader 1 s late: all 4 MB arrive, exit 0" \
     "($(cat "$T/nb.out"))"
 
+# a rank writing 64 MiB to a reader 2.5 s late: the daemon stops reading
+# the rank's output while fwrun's link holds 8 MiB unsent (back-pressure),
+# so its memory stays small; nothing is lost
+timeout -k 5 90 python3 - "$FWRUN" >"$T/bp.out" 2>&1 <<'EOP'
+import os, subprocess, sys, time
+r, w = os.pipe()
+p = subprocess.Popen([sys.argv[1], "-n", "1", "sh", "-c",
+                      "yes 0123456789012345678901234567890123456789 | "
+                      "head -c 67108864"], stdout=w)
+os.close(w)
+time.sleep(2.5)
+rss = -1
+for pid in os.listdir("/proc"):
+    try:
+        with open("/proc/%s/stat" % pid) as f:
+            st = f.read()
+        if st.split(") ")[1].split()[1] == str(p.pid) and "(fwd)" in st:
+            with open("/proc/%s/status" % pid) as f:
+                rss = [int(l.split()[1]) for l in f
+                       if l.startswith("VmRSS:")][0]
+    except (OSError, IndexError, ValueError):
+        pass
+n = 0
+while True:
+    b = os.read(r, 1 << 20)
+    if not b:
+        break
+    n += len(b)
+try:
+    rc = p.wait(timeout=60)
+except subprocess.TimeoutExpired:
+    p.kill()
+    rc = "hung"
+print(rc, n, rss)
+EOP
+read -r bp_rc bp_n bp_rss <"$T/bp.out"
+[ "$bp_rc" = 0 ] && [ "$bp_n" = 67108864 ] && [ "$bp_rss" -gt 0 ] &&
+    [ "$bp_rss" -lt 40960 ]
+t_ok $? "64 MiB to a reader 2.5 s late: all of it arrives, exit 0, and" \
+    "the daemon holds under 40 MiB meanwhile ($(cat "$T/bp.out"): rc," \
+    "bytes, fwd VmRSS KiB)"
+
 # a reader that never reads: SIGTERM still ends the job at once, with a
 # blocking and with a non-blocking stdout (fwrun waits for room in
 # slices, a stop signal ends the wait)
