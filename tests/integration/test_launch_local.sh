@@ -285,44 +285,20 @@ fw_run "partial line" -- -n 1 "$T/partial.sh"
 [ "$R_RC" -eq 0 ] && [ "$(cat "$R_OUT")" = "$(printf 'first\nno newline')" ]
 t_ok $? "a last line without newline is forwarded as is"
 
-# a stdout left non-blocking by whoever started fwrun, read 1 s late:
-# fwrun waits for the reader, it drops nothing
-timeout -k 5 90 python3 - "$FWRUN" >"$T/nb.out" 2>&1 <<'EOP'
+# late_reader.py FWRUN DELAY_S NONBLOCK CMD: fwrun -n 1 sh -c CMD with its
+# stdout on a pipe (non-blocking if NONBLOCK is 1) read DELAY_S late;
+# prints fwrun's exit code, the bytes read, and its fwd's VmRSS (KiB)
+# just before reading
+t_script late_reader.py <<'EOP'
+#!/usr/bin/env python3
 import fcntl, os, subprocess, sys, time
+fwrun, delay, nonblock, cmd = sys.argv[1:5]
 r, w = os.pipe()
-fcntl.fcntl(w, fcntl.F_SETFL, fcntl.fcntl(w, fcntl.F_GETFL) | os.O_NONBLOCK)
-p = subprocess.Popen([sys.argv[1], "-n", "1", "sh", "-c",
-                      "yes | head -c 4000000"], stdout=w)
+if nonblock == "1":
+    fcntl.fcntl(w, fcntl.F_SETFL, fcntl.fcntl(w, fcntl.F_GETFL) | os.O_NONBLOCK)
+p = subprocess.Popen([fwrun, "-n", "1", "sh", "-c", cmd], stdout=w)
 os.close(w)
-time.sleep(1)
-n = 0
-while True:
-    b = os.read(r, 1 << 20)
-    if not b:
-        break
-    n += len(b)
-try:
-    rc = p.wait(timeout=60)
-except subprocess.TimeoutExpired:
-    p.kill()
-    rc = "hung"
-print(rc, n)
-EOP
-[ "$(cat "$T/nb.out")" = "0 4000000" ]
-t_ok $? "stdout non-blocking, its reader 1 s late: all 4 MB arrive, exit 0" \
-    "($(cat "$T/nb.out"))"
-
-# a rank writing 64 MiB to a reader 2.5 s late: the daemon stops reading
-# the rank's output while fwrun's link holds 8 MiB unsent (back-pressure),
-# so its memory stays small; nothing is lost
-timeout -k 5 90 python3 - "$FWRUN" >"$T/bp.out" 2>&1 <<'EOP'
-import os, subprocess, sys, time
-r, w = os.pipe()
-p = subprocess.Popen([sys.argv[1], "-n", "1", "sh", "-c",
-                      "yes 0123456789012345678901234567890123456789 | "
-                      "head -c 67108864"], stdout=w)
-os.close(w)
-time.sleep(2.5)
+time.sleep(float(delay))
 rss = -1
 for pid in os.listdir("/proc"):
     try:
@@ -347,6 +323,22 @@ except subprocess.TimeoutExpired:
     rc = "hung"
 print(rc, n, rss)
 EOP
+
+# a stdout left non-blocking by whoever started fwrun, read 1 s late:
+# fwrun waits for the reader, it drops nothing
+timeout -k 5 90 "$T/late_reader.py" "$FWRUN" 1 1 "yes | head -c 4000000" \
+    >"$T/nb.out" 2>&1
+read -r nb_rc nb_n _ <"$T/nb.out"
+[ "$nb_rc" = 0 ] && [ "$nb_n" = 4000000 ]
+t_ok $? "stdout non-blocking, its reader 1 s late: all 4 MB arrive, exit 0" \
+    "($(cat "$T/nb.out"))"
+
+# a rank writing 64 MiB to a reader 2.5 s late: the daemon stops reading
+# the rank's output while fwrun's link holds 8 MiB unsent (back-pressure),
+# so its memory stays small; nothing is lost
+timeout -k 5 90 "$T/late_reader.py" "$FWRUN" 2.5 0 \
+    "yes 0123456789012345678901234567890123456789 | head -c 67108864" \
+    >"$T/bp.out" 2>&1
 read -r bp_rc bp_n bp_rss <"$T/bp.out"
 [ "$bp_rc" = 0 ] && [ "$bp_n" = 67108864 ] && [ "$bp_rss" -gt 0 ] &&
     [ "$bp_rss" -lt 40960 ]
