@@ -416,6 +416,29 @@ fw_status_t fw_fab_trecv_stop(fw_fab_t *fab, uint64_t tag, uint64_t ignore,
                               fw_fab_stop_fn stop, void *stop_arg);
 
 /*
+ * Pair two endpoints of one process (b NULL: unpair a): a blocking call
+ * on either also progresses the other, and sleeps in naps (5 us doubling
+ * to 1 ms) rather than on its wait fd alone, so that neither starves
+ * while the process waits on the other (its peers may need our progress
+ * to complete their sends). A pairing ends when either is closed.
+ */
+void fw_fab_pair(fw_fab_t *a, fw_fab_t *b);
+
+/*
+ * fw_fab_trecv_stop() for a receive that races another source of
+ * messages (stop() looks at it): sleeps are naps of 5 us doubling to
+ * 1 ms, so stop is asked soon after the other source has something; and
+ * when stop fails, the receive is cancelled and its completion awaited.
+ * If it had already taken a message, that message is returned
+ * (FW_SUCCESS, or its own error such as FW_ERR_TRUNCATE), never lost;
+ * else stop's error.
+ */
+fw_status_t fw_fab_trecv_or(fw_fab_t *fab, uint64_t tag, uint64_t ignore,
+                            void *buf, size_t cap, size_t *len_p,
+                            uint64_t *tag_p, int timeout_ms,
+                            fw_fab_stop_fn stop, void *stop_arg);
+
+/*
  * Read the CQ (which drives the provider's manual progress, e.g. serving
  * peers' reads on tcp;ofi_rxm), retry queued posts, and run the callbacks
  * of completed operations. [out] count_p (may be NULL): callbacks run.

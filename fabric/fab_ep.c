@@ -5,6 +5,7 @@
  * fw_fab_op_submit(), completed by reading the CQ, queued, and their
  * callbacks run only from fw_fab_progress(); blocking calls wait here.
  */
+#define _GNU_SOURCE /* ppoll */
 #include "fabric/fab_internal.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -348,6 +349,22 @@ fw_fab_ep_free_ops(fw_fab_t *fab)
 
 /*---------------------------------------------------------------------------*/
 void
+fw_fab_pair(fw_fab_t *a, fw_fab_t *b)
+{
+    if (a == NULL || a == b)
+        return;
+    if (a->buddy != NULL)
+        a->buddy->buddy = NULL;
+    a->buddy = b;
+    if (b != NULL) {
+        if (b->buddy != NULL)
+            b->buddy->buddy = NULL;
+        b->buddy = a;
+    }
+}
+
+/*---------------------------------------------------------------------------*/
+void
 fw_fab_close(fw_fab_t *fab)
 {
     int saved = errno;
@@ -356,6 +373,7 @@ fw_fab_close(fw_fab_t *fab)
 
     if (fab == NULL)
         return;
+    fw_fab_pair(fab, NULL);
     for (op = fab->ops; op != NULL; op = op->next) {
         if (op->state == FW_FAB_OP_POSTED)
             fw_fab_op_cancel(fab, op);
@@ -837,10 +855,12 @@ fw_fab_nap(uint64_t *nap_ns, uint64_t remaining_ns)
 }
 
 static void
-fw_fab_wait_sleep(fw_fab_t *fab, uint64_t remaining_ns, uint64_t *nofd_ns)
+fw_fab_wait_sleep(fw_fab_t *fab, uint64_t remaining_ns, uint64_t *nofd_ns,
+                  int race)
 {
     struct pollfd pfd;
-    uint64_t ms;
+    struct timespec ts;
+    uint64_t ns;
 
     if (fab->wait_fd < 0 || fab->retry_head != NULL) {
         fw_fab_nap(nofd_ns, remaining_ns);
@@ -848,13 +868,20 @@ fw_fab_wait_sleep(fw_fab_t *fab, uint64_t remaining_ns, uint64_t *nofd_ns)
     }
     if (fw_fab_trywait(fab) != FW_SUCCESS)
         return;
-    ms = (remaining_ns + 999999) / 1000000;
-    if (ms > FW_FAB_WAIT_SLICE_MS)
-        ms = FW_FAB_WAIT_SLICE_MS;
+    ns = (uint64_t)FW_FAB_WAIT_SLICE_MS * 1000000u;
+    if (race) { /* the other source is asked after a nap, not a slice */
+        ns = *nofd_ns;
+        *nofd_ns = *nofd_ns * 2 > FW_FAB_NOFD_SLEEP_NS ? FW_FAB_NOFD_SLEEP_NS
+                                                       : *nofd_ns * 2;
+    }
+    if (ns > remaining_ns)
+        ns = remaining_ns;
+    ts.tv_sec = (time_t)(ns / 1000000000u);
+    ts.tv_nsec = (long)(ns % 1000000000u);
     pfd.fd = fab->wait_fd;
     pfd.events = POLLIN;
     pfd.revents = 0;
-    if (poll(&pfd, 1, (int)ms) < 0 && errno != EINTR)
+    if (ppoll(&pfd, 1, &ts, NULL) < 0 && errno != EINTR)
         FW_LOG_WARN("fab", "ep: poll on wait fd %d failed: %m", fab->wait_fd);
 }
 
@@ -887,17 +914,59 @@ fw_status_t
 fw_fab_op_wait_stop(fw_fab_t *fab, fw_fab_op_t *op, fw_fab_waiter_t *w,
                     int timeout_ms, fw_fab_stop_fn stop, void *stop_arg)
 {
+    return fw_fab_op_wait_race(fab, op, w, timeout_ms, stop, stop_arg, 0);
+}
+
+/*---------------------------------------------------------------------------*/
+/* A stopped op of a race: cancel it and await its completion, which says
+ * whether it was cancelled or had already taken its message (kept in w).
+ * A provider that never completes it within a second loses it. */
+static void
+fw_fab_op_settle(fw_fab_t *fab, fw_fab_op_t *op, fw_fab_waiter_t *w)
+{
+    uint64_t end = fw_time_ns() + 1000000000u, nap = FW_FAB_NOFD_SLEEP_MIN_NS;
+
+    if (op->state == FW_FAB_OP_QUEUED) {
+        fw_fab_op_unqueue(fab, op);
+        fw_fab_op_free(op);
+        return;
+    }
+    fw_fab_op_cancel(fab, op);
+    for (;;) {
+        fw_fab_progress(fab, NULL);
+        if (w->done)
+            return;
+        if (fw_time_ns() >= end)
+            break;
+        fw_fab_nap(&nap, 1000000u);
+    }
+    FW_LOG_WARN("fab", "ep: %s neither cancelled nor completed after 1 s",
+                fw_fab_op_name(op));
+    op->cb = NULL;
+    op->arg = NULL;
+}
+
+/*---------------------------------------------------------------------------*/
+fw_status_t
+fw_fab_op_wait_race(fw_fab_t *fab, fw_fab_op_t *op, fw_fab_waiter_t *w,
+                    int timeout_ms, fw_fab_stop_fn stop, void *stop_arg,
+                    int race)
+{
     uint64_t start = fw_time_ns(), now, deadline, spin_end;
     uint64_t nofd_ns = FW_FAB_NOFD_SLEEP_MIN_NS;
     fw_status_t why = FW_ERR_TIMEOUT;
+    int settle = race;
 
     if (timeout_ms < 0)
         timeout_ms = fw_fab_info_timeout_ms();
     deadline = start + (uint64_t)timeout_ms * 1000000u;
     spin_end = start + (uint64_t)fab->spin_us * 1000u;
+    race |= fab->buddy != NULL; /* its messages are seen after a nap */
     for (;;) {
         /* errors not tied to an op were logged; keep waiting for ours */
         fw_fab_progress(fab, NULL);
+        if (fab->buddy != NULL)
+            fw_fab_progress(fab->buddy, NULL);
         if (w->done)
             return FW_SUCCESS;
         if (stop != NULL && (why = stop(stop_arg)) != FW_SUCCESS)
@@ -907,10 +976,14 @@ fw_fab_op_wait_stop(fw_fab_t *fab, fw_fab_op_t *op, fw_fab_waiter_t *w,
         if (now >= deadline)
             break;
         if (now >= spin_end)
-            fw_fab_wait_sleep(fab, deadline - now, &nofd_ns);
+            fw_fab_wait_sleep(fab, deadline - now, &nofd_ns, race);
     }
     FW_LOG_DEBUG("fab", "ep: operation stopped (%s) after at most %d ms",
                  fw_strerror(why), timeout_ms);
-    fw_fab_op_abandon(fab, op);
-    return why;
+    if (!settle) {
+        fw_fab_op_abandon(fab, op);
+        return why;
+    }
+    fw_fab_op_settle(fab, op, w);
+    return w->done && w->cmpl.status != FW_ERR_TIMEOUT ? FW_SUCCESS : why;
 }

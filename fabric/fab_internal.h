@@ -210,6 +210,7 @@ struct fw_fab {
     fw_fab_mr_t *bounce_mr;
     int bounce_busy;
     int in_progress; /* > 0 while completion callbacks run */
+    struct fw_fab *buddy; /* fw_fab_pair(): progressed by our waits */
     long spin_us;
     size_t inject_max; /* blocking sends up to this size inject (0: none) */
     int exact_tags;  /* fw_fab_exact_tags() */
@@ -342,6 +343,14 @@ fw_status_t fw_fab_op_wait(fw_fab_t *fab, fw_fab_op_t *op,
 fw_status_t fw_fab_op_wait_stop(fw_fab_t *fab, fw_fab_op_t *op,
                                 fw_fab_waiter_t *w, int timeout_ms,
                                 fw_fab_stop_fn stop, void *stop_arg);
+/* fw_fab_op_wait_stop; with race set, sleeps are naps (5 us doubling to
+ * 1 ms) so that stop is asked soon after its source has something, and
+ * a stopped op is cancelled and awaited: FW_SUCCESS (w->cmpl) if it had
+ * taken its message, else stop's error. */
+fw_status_t fw_fab_op_wait_race(fw_fab_t *fab, fw_fab_op_t *op,
+                                fw_fab_waiter_t *w, int timeout_ms,
+                                fw_fab_stop_fn stop, void *stop_arg,
+                                int race);
 
 /* fab_rma.c, fab_msg.c: the fi_* call of one op. */
 ssize_t fw_fab_rma_post(fw_fab_op_t *op);

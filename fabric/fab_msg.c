@@ -245,10 +245,10 @@ fw_fab_trecv(fw_fab_t *fab, uint64_t tag, uint64_t ignore, void *buf,
 }
 
 /*---------------------------------------------------------------------------*/
-fw_status_t
-fw_fab_trecv_stop(fw_fab_t *fab, uint64_t tag, uint64_t ignore, void *buf,
+static fw_status_t
+fw_fab_trecv_race(fw_fab_t *fab, uint64_t tag, uint64_t ignore, void *buf,
                   size_t cap, size_t *len_p, uint64_t *tag_p, int timeout_ms,
-                  fw_fab_stop_fn stop, void *stop_arg)
+                  fw_fab_stop_fn stop, void *stop_arg, int race)
 {
     fw_fab_waiter_t w = {0};
     fw_fab_op_t *op = NULL;
@@ -260,7 +260,8 @@ fw_fab_trecv_stop(fw_fab_t *fab, uint64_t tag, uint64_t ignore, void *buf,
                               ignore, buf, cap, fw_fab_op_wait_cb, &w, &op);
     if (status != FW_SUCCESS)
         return status;
-    status = fw_fab_op_wait_stop(fab, op, &w, timeout_ms, stop, stop_arg);
+    status = fw_fab_op_wait_race(fab, op, &w, timeout_ms, stop, stop_arg,
+                                 race);
     if (status != FW_SUCCESS)
         return status;
     if (w.cmpl.status != FW_SUCCESS)
@@ -270,4 +271,24 @@ fw_fab_trecv_stop(fw_fab_t *fab, uint64_t tag, uint64_t ignore, void *buf,
     if (tag_p != NULL)
         *tag_p = w.cmpl.tag;
     return FW_SUCCESS;
+}
+
+/*---------------------------------------------------------------------------*/
+fw_status_t
+fw_fab_trecv_stop(fw_fab_t *fab, uint64_t tag, uint64_t ignore, void *buf,
+                  size_t cap, size_t *len_p, uint64_t *tag_p, int timeout_ms,
+                  fw_fab_stop_fn stop, void *stop_arg)
+{
+    return fw_fab_trecv_race(fab, tag, ignore, buf, cap, len_p, tag_p,
+                             timeout_ms, stop, stop_arg, 0);
+}
+
+/*---------------------------------------------------------------------------*/
+fw_status_t
+fw_fab_trecv_or(fw_fab_t *fab, uint64_t tag, uint64_t ignore, void *buf,
+                size_t cap, size_t *len_p, uint64_t *tag_p, int timeout_ms,
+                fw_fab_stop_fn stop, void *stop_arg)
+{
+    return fw_fab_trecv_race(fab, tag, ignore, buf, cap, len_p, tag_p,
+                             timeout_ms, stop, stop_arg, 1);
 }
