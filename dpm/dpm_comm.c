@@ -6,6 +6,7 @@
  * which answers other ranks' queries for the world's addresses.
  */
 #include "dpm/dpm_int.h"
+#include "dpm/rail.h"
 #include "dpm/relay.h"
 #include "modex/modex_client.h"
 #include "common/log.h"
@@ -457,6 +458,7 @@ fw_comm_peer_addr(const fw_comm_t *comm, int remote_rank, void *buf,
         if (rc != FW_SUCCESS)
             return rc;
     }
+    fw_dpm_rail_addr_primary(a, alen, &a, &alen); /* the provider's own */
     if (buf == NULL || *len < alen) {
         *len = alen;
         return FW_ERR_TOO_BIG;

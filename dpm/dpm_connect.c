@@ -41,6 +41,10 @@ fw_dpm_port_new(int internal, fw_dpm_port_t **port_p)
         return rc;
     memset(&d, 0, sizeof(d));
     rc = fw_dpm_tp_addr(d.addr, &len);
+    if (rc == FW_ERR_TOO_BIG) { /* with the rail: the primary part only */
+        len = sizeof(d.addr);
+        rc = fw_dpm_tp_primary_addr(d.addr, &len);
+    }
     if (rc != FW_SUCCESS)
         return rc == FW_ERR_TOO_BIG ? FW_ERR_UNSUPPORTED : rc;
     d.addr_len = len;

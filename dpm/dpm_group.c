@@ -181,10 +181,7 @@ fw_dpm_av_drop(fw_dpm_av_t *av, fw_dpm_av_ent_t *e)
 static int
 fw_dpm_av_gone(const fw_dpm_av_ent_t *e)
 {
-    const fw_dpm_av_ent_t *d = e->via != NULL ? e->via : e;
-
-    return fw_dpm_g.relay == NULL && fw_dpm_g.fab != NULL &&
-           fw_fab_av_gone(fw_dpm_g.fab, d->addr, d->len);
+    return fw_dpm_tp_peer_gone(e);
 }
 
 fw_status_t

@@ -104,6 +104,8 @@ typedef struct fw_dpm_env fw_dpm_env_t;
 
 typedef struct fw_dpm_relay fw_dpm_relay_t;
 
+typedef struct fw_dpm_rail fw_dpm_rail_t;
+
 /* An entry of the address cache (dpm_group.c); peers are pointers to
  * one, as uint64_t. */
 typedef struct fw_dpm_av_ent {
@@ -113,6 +115,7 @@ typedef struct fw_dpm_av_ent {
     uint16_t len;
     uint8_t addr[FW_MAX_ADDR];
     uint64_t fi_peer;            /* our AV's handle of addr (endpoint) */
+    int rail;                    /* fi_peer is in the shm rail's AV */
     uint32_t relay_id;           /* addr is a relay address: the id ... */
     struct fw_dpm_av_ent *via;   /* ... at this daemon (endpoint) */
     uint8_t *own;                /* a relay address: the process's own */
@@ -123,6 +126,7 @@ typedef struct fw_dpm_state {
     int up;                  /* fw_dpm_init done */
     fw_fab_t *fab;           /* == fw_client_g.fab once opened */
     fw_dpm_relay_t *relay;   /* relayed: our daemon link (dpm_relay.c) */
+    fw_dpm_rail_t *rail;     /* shm for peers on this host, or NULL */
     int registered;          /* our address went to fwrun */
     uint16_t own_len;        /* relayed: our own endpoint's address, */
     uint8_t own[FW_MAX_ADDR];/* once opened (fw_dpm_tp_own), */
@@ -174,6 +178,10 @@ fw_status_t fw_dpm_tp_own(const uint8_t **addr_p, size_t *len_p);
 fw_status_t fw_dpm_tp_own_of(uint64_t peer, const uint8_t **addr_p,
                              size_t *len_p);
 fw_status_t fw_dpm_tp_peer_open(fw_dpm_av_ent_t *e);
+/* The provider knows e's peer is gone (shm: its region). */
+int fw_dpm_tp_peer_gone(const fw_dpm_av_ent_t *e);
+/* Our primary endpoint's address alone (ports, when ours is too long). */
+fw_status_t fw_dpm_tp_primary_addr(void *buf, size_t *len_p);
 void fw_dpm_tp_peer_close(fw_dpm_av_ent_t *e);
 fw_status_t fw_dpm_tp_send(uint64_t peer, uint64_t tag, const void *buf,
                            size_t len, int timeout_ms);
@@ -211,6 +219,26 @@ void fw_dpm_relay_on_ask(fw_dpm_relay_t *r, void (*fn)(void *), void *arg);
 /* Tell the daemon our own endpoint's address (or why there is none). */
 fw_status_t fw_dpm_relay_post_addr(fw_dpm_relay_t *r, fw_status_t st,
                                    const void *addr, size_t len);
+
+/* dpm_rail.c: the shm rail for peers on this host (rail.h) */
+/* Open it beside primary if FW_DPM_SHM says so (*r_p NULL if not). */
+fw_status_t fw_dpm_rail_open(fw_fab_t *primary, fw_dpm_rail_t **r_p);
+void fw_dpm_rail_close(fw_dpm_rail_t *r);
+fw_fab_t *fw_dpm_rail_fab(const fw_dpm_rail_t *r);
+/* Our rail address around primary's. */
+fw_status_t fw_dpm_rail_addr(fw_dpm_rail_t *r, const void *primary,
+                             size_t plen, void *out, size_t *len_p);
+/* 1 (and its shm address) if addr is a rail address of this host. */
+int fw_dpm_rail_local(const fw_dpm_rail_t *r, const uint8_t *addr,
+                      size_t len, const uint8_t **shm_p, size_t *slen_p);
+fw_status_t fw_dpm_rail_send(fw_dpm_rail_t *r, uint64_t peer, uint64_t tag,
+                             const void *buf, size_t len, int timeout_ms);
+/* A receive from either endpoint: the rail's messages first. */
+fw_status_t fw_dpm_rail_recv(fw_dpm_rail_t *r, fw_fab_t *primary,
+                             uint64_t tag, uint64_t ignore, void *buf,
+                             size_t cap, size_t *len_p, uint64_t *tag_p,
+                             int timeout_ms, fw_fab_stop_fn stop,
+                             void *stop_arg);
 
 /* dpm_env.c: wildcard receives on exact-tag fabrics */
 fw_status_t fw_dpm_env_send(uint64_t peer, const fw_comm_t *comm,

@@ -38,6 +38,12 @@ FW_PARAM_TABLE(dpm,
      "the same peer again inserts nothing (shm maps the peer's 16 MiB "
      "region at every insert; verbs and efa make an address handle); 0 = "
      "remove at once; at most 1048576"},
+    {"FW_DPM_SHM", "auto",
+     "auto: a process whose endpoint is not shm opens a second one, shm, "
+     "for peers on the same host (same boot, network, pid and IPC "
+     "namespaces), as MPI libraries do; 1: the same, and failing to open "
+     "it is an error; 0: one endpoint, every peer over the job's "
+     "provider"},
     {"FW_DPM_PRIME", "1",
      "1: when the endpoint opens, send one message to ourselves so the "
      "provider allocates its buffer pools then, not inside the first "

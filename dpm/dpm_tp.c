@@ -15,6 +15,7 @@
  * that daemon in fragments (fw_dpm_relay_fab_send).
  */
 #include "dpm/dpm_int.h"
+#include "dpm/rail.h"
 #include "dpm/relay.h"
 #include "modex/modex_client.h"
 #include "common/log.h"
@@ -184,7 +185,21 @@ fw_dpm_tp_open(fw_dpm_state_t *s)
                      fw_strerror(rc));
     }
     (void)fw_dpm_send_req(FW_DPM_OP_WARM, NULL, NULL);
-    return fw_client_fab(&fw_client_g, &s->fab);
+    rc = fw_client_fab(&fw_client_g, &s->fab);
+    if (rc == FW_SUCCESS)
+        rc = fw_dpm_rail_open(s->fab, &s->rail);
+    if (rc == FW_SUCCESS && s->rail != NULL) {
+        uint8_t key[FW_DPM_RAIL_KEY_LEN];
+        char hex[2 * FW_DPM_RAIL_KEY_LEN + 1] = "";
+
+        if (fw_dpm_rail_host_key(key) == FW_SUCCESS)
+            fw_hex_encode(key, sizeof(key), hex);
+        FW_LOG_DEBUG("dpm", "rank %u: shm rail open beside %s, host key %s",
+                     fw_client_g.info.rank, fw_fab_provider(s->fab), hex);
+    }
+    if (rc != FW_SUCCESS)
+        s->fab = NULL; /* fw_client_g's; tried again at the next call */
+    return rc;
 }
 
 /* Our transport, opened if need be (not registered yet). */
@@ -241,6 +256,8 @@ fw_dpm_tp_close(void)
         fw_oob_sconn_set_idle(fw_client_g.conn, NULL);
     fw_dpm_relay_close(fw_dpm_g.relay);
     fw_dpm_g.relay = NULL;
+    fw_dpm_rail_close(fw_dpm_g.rail);
+    fw_dpm_g.rail = NULL;
     fw_dpm_g.fab = NULL; /* fw_client_g's, closed by fw_finalize */
 }
 
@@ -265,11 +282,27 @@ fw_dpm_tp_provider(void)
 }
 
 fw_status_t
-fw_dpm_tp_addr(void *buf, size_t *len_p)
+fw_dpm_tp_primary_addr(void *buf, size_t *len_p)
 {
     if (fw_dpm_g.relay != NULL)
         return fw_dpm_relay_addr(fw_dpm_g.relay, buf, len_p);
     return fw_fab_addr_get(fw_dpm_g.fab, buf, len_p);
+}
+
+/* Ours: with a rail, the rail address around the primary one. */
+fw_status_t
+fw_dpm_tp_addr(void *buf, size_t *len_p)
+{
+    uint8_t a[FW_MAX_ADDR];
+    size_t alen = sizeof(a);
+    fw_status_t rc;
+
+    if (fw_dpm_g.rail == NULL)
+        return fw_dpm_tp_primary_addr(buf, len_p);
+    rc = fw_dpm_tp_primary_addr(a, &alen);
+    if (rc == FW_SUCCESS)
+        rc = fw_dpm_rail_addr(fw_dpm_g.rail, a, alen, buf, len_p);
+    return rc;
 }
 
 /*
@@ -384,6 +417,15 @@ fw_dpm_tp_own_of(uint64_t peer, const uint8_t **addr_p, size_t *len_p)
     return FW_SUCCESS;
 }
 
+/* e is our own address. */
+static int
+fw_dpm_tp_is_us(const fw_dpm_av_ent_t *e)
+{
+    const fw_dpm_member_t *me = &fw_dpm_g.world_g.m[fw_client_g.info.rank];
+
+    return me->addr_len == e->len && memcmp(me->addr, e->addr, e->len) == 0;
+}
+
 /* A new cache entry's fabric side: its address in our AV, or, a relay
  * address, its daemon's (entry e->via). Nothing when we are relayed. */
 fw_status_t
@@ -396,9 +438,30 @@ fw_dpm_tp_peer_open(fw_dpm_av_ent_t *e)
 
     if (fw_dpm_g.relay != NULL)
         return FW_SUCCESS;
+    /* not ourselves: the primer's message to us primes the primary */
+    if (fw_dpm_rail_local(fw_dpm_g.rail, e->addr, e->len, &inner, &ilen) &&
+        !fw_dpm_tp_is_us(e)) {
+        fw_fab_t *shm = fw_dpm_rail_fab(fw_dpm_g.rail);
+
+        rc = fw_fab_av_insert(shm, inner, ilen, &e->fi_peer);
+        if (rc == FW_SUCCESS || fw_fab_av_gone(shm, inner, ilen)) {
+            e->rail = rc == FW_SUCCESS;
+            FW_LOG_DEBUG("dpm", "rank %u: a peer on this host, via the shm "
+                         "rail: %s", fw_client_g.info.rank, fw_strerror(rc));
+            return rc; /* a peer gone fails at once */
+        }
+        FW_LOG_WARN("dpm", "rank %u: a peer on this host: shm rail: %s; "
+                    "using %s", fw_client_g.info.rank, fw_strerror(rc),
+                    fw_fab_provider(fw_dpm_g.fab));
+    }
     if (!fw_dpm_relay_addr_parse(e->addr, e->len, &e->relay_id, &inner,
-                                 &ilen))
-        return fw_fab_av_insert(fw_dpm_g.fab, e->addr, e->len, &e->fi_peer);
+                                 &ilen)) {
+        FW_LOG_DEBUG("dpm", "rank %u: %s via %s", fw_client_g.info.rank,
+                     fw_dpm_tp_is_us(e) ? "ourselves" : "a peer",
+                     fw_fab_provider(fw_dpm_g.fab));
+        fw_dpm_rail_addr_primary(e->addr, e->len, &inner, &ilen);
+        return fw_fab_av_insert(fw_dpm_g.fab, inner, ilen, &e->fi_peer);
+    }
     if (fw_fab_cq_data_size(fw_dpm_g.fab) < 4)
         return FW_ERR_UNSUPPORTED;
     rc = fw_dpm_av_get(inner, ilen, &via);
@@ -414,8 +477,26 @@ fw_dpm_tp_peer_close(fw_dpm_av_ent_t *e)
     e->own = NULL;
     if (e->via != NULL)
         fw_dpm_av_put((uint64_t)(uintptr_t)e->via);
-    else if (fw_dpm_g.fab != NULL && fw_dpm_g.relay == NULL)
+    else if (e->rail && fw_dpm_g.rail != NULL)
+        (void)fw_fab_av_remove(fw_dpm_rail_fab(fw_dpm_g.rail), e->fi_peer);
+    else if (fw_dpm_g.fab != NULL && fw_dpm_g.relay == NULL && !e->rail)
         (void)fw_fab_av_remove(fw_dpm_g.fab, e->fi_peer);
+}
+
+int
+fw_dpm_tp_peer_gone(const fw_dpm_av_ent_t *e)
+{
+    const fw_dpm_av_ent_t *d = e->via != NULL ? e->via : e;
+    const uint8_t *a;
+    size_t alen = 0;
+
+    if (fw_dpm_g.relay != NULL || fw_dpm_g.fab == NULL)
+        return 0;
+    if (d->rail)
+        return fw_dpm_rail_local(fw_dpm_g.rail, d->addr, d->len, &a, &alen) &&
+               fw_fab_av_gone(fw_dpm_rail_fab(fw_dpm_g.rail), a, alen);
+    fw_dpm_rail_addr_primary(d->addr, d->len, &a, &alen);
+    return fw_fab_av_gone(fw_dpm_g.fab, a, alen);
 }
 
 fw_status_t
@@ -428,6 +509,9 @@ fw_dpm_tp_send(uint64_t peer, uint64_t tag, const void *buf, size_t len,
     if (fw_dpm_g.relay != NULL)
         return fw_dpm_relay_send(fw_dpm_g.relay, e->addr, e->len, tag, buf,
                                  len, timeout_ms);
+    if (e->rail)
+        return fw_dpm_rail_send(fw_dpm_g.rail, e->fi_peer, tag, buf, len,
+                                timeout_ms);
     if (e->via == NULL)
         return fw_fab_tsend(fw_dpm_g.fab, e->fi_peer, tag, buf, len,
                             timeout_ms);
@@ -445,6 +529,10 @@ fw_dpm_tp_recv(uint64_t tag, uint64_t ignore, void *buf, size_t cap,
     if (fw_dpm_g.relay != NULL)
         return fw_dpm_relay_recv(fw_dpm_g.relay, tag, ignore, buf, cap, len_p,
                                  tag_p, timeout_ms, stop, stop_arg);
+    if (fw_dpm_g.rail != NULL)
+        return fw_dpm_rail_recv(fw_dpm_g.rail, fw_dpm_g.fab, tag, ignore, buf,
+                                cap, len_p, tag_p, timeout_ms, stop,
+                                stop_arg);
     return fw_fab_trecv_stop(fw_dpm_g.fab, tag, ignore, buf, cap, len_p,
                              tag_p, timeout_ms, stop, stop_arg);
 }

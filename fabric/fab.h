@@ -428,10 +428,11 @@ void fw_fab_pair(fw_fab_t *a, fw_fab_t *b);
  * fw_fab_trecv_stop() for a receive that races another source of
  * messages (stop() looks at it): sleeps are naps of 5 us doubling to
  * 1 ms, so stop is asked soon after the other source has something; and
- * when stop fails, the receive is cancelled and its completion awaited.
- * If it had already taken a message, that message is returned
- * (FW_SUCCESS, or its own error such as FW_ERR_TRUNCATE), never lost;
- * else stop's error.
+ * when stop fails, the receive is cancelled and its completion awaited,
+ * up to its own timeout: if it had already taken a message (a large one
+ * may still be arriving), that message is returned (FW_SUCCESS, or its
+ * own error such as FW_ERR_TRUNCATE), never lost or written after we
+ * return; else stop's error. FW_ERR_TIMEOUT when the timeout passes.
  */
 fw_status_t fw_fab_trecv_or(fw_fab_t *fab, uint64_t tag, uint64_t ignore,
                             void *buf, size_t cap, size_t *len_p,

@@ -918,13 +918,29 @@ fw_fab_op_wait_stop(fw_fab_t *fab, fw_fab_op_t *op, fw_fab_waiter_t *w,
 }
 
 /*---------------------------------------------------------------------------*/
-/* A stopped op of a race: cancel it and await its completion, which says
- * whether it was cancelled or had already taken its message (kept in w).
- * A provider that never completes it within a second loses it. */
-static void
-fw_fab_op_settle(fw_fab_t *fab, fw_fab_op_t *op, fw_fab_waiter_t *w)
+/* Progress fab and its buddy: callbacks run, summed. */
+static size_t
+fw_fab_progress_both(fw_fab_t *fab)
 {
-    uint64_t end = fw_time_ns() + 1000000000u, nap = FW_FAB_NOFD_SLEEP_MIN_NS;
+    size_t n = 0, m = 0;
+
+    /* errors not tied to an op were logged; keep waiting for ours */
+    fw_fab_progress(fab, &n);
+    if (fab->buddy != NULL)
+        fw_fab_progress(fab->buddy, &m);
+    return n + m;
+}
+
+/*---------------------------------------------------------------------------*/
+/* A stopped op of a race: cancel it and await its completion, which says
+ * whether it was cancelled or had already taken its message (then kept
+ * in w, however long the rest of it takes: the provider writes into its
+ * buffer until then). Only the op's own deadline abandons it. */
+static void
+fw_fab_op_settle(fw_fab_t *fab, fw_fab_op_t *op, fw_fab_waiter_t *w,
+                 uint64_t deadline)
+{
+    uint64_t nap = FW_FAB_NOFD_SLEEP_MIN_NS, now;
 
     if (op->state == FW_FAB_OP_QUEUED) {
         fw_fab_op_unqueue(fab, op);
@@ -933,15 +949,17 @@ fw_fab_op_settle(fw_fab_t *fab, fw_fab_op_t *op, fw_fab_waiter_t *w)
     }
     fw_fab_op_cancel(fab, op);
     for (;;) {
-        fw_fab_progress(fab, NULL);
+        if (fw_fab_progress_both(fab) > 0)
+            nap = FW_FAB_NOFD_SLEEP_MIN_NS;
         if (w->done)
             return;
-        if (fw_time_ns() >= end)
+        now = fw_time_ns();
+        if (now >= deadline)
             break;
-        fw_fab_nap(&nap, 1000000u);
+        fw_fab_nap(&nap, deadline - now);
     }
-    FW_LOG_WARN("fab", "ep: %s neither cancelled nor completed after 1 s",
-                fw_fab_op_name(op));
+    FW_LOG_WARN("fab", "ep: %s neither cancelled nor completed by its "
+                "deadline", fw_fab_op_name(op));
     op->cb = NULL;
     op->arg = NULL;
 }
@@ -963,10 +981,8 @@ fw_fab_op_wait_race(fw_fab_t *fab, fw_fab_op_t *op, fw_fab_waiter_t *w,
     spin_end = start + (uint64_t)fab->spin_us * 1000u;
     race |= fab->buddy != NULL; /* its messages are seen after a nap */
     for (;;) {
-        /* errors not tied to an op were logged; keep waiting for ours */
-        fw_fab_progress(fab, NULL);
-        if (fab->buddy != NULL)
-            fw_fab_progress(fab->buddy, NULL);
+        if (fw_fab_progress_both(fab) > 0) /* busy: look again soon */
+            nofd_ns = FW_FAB_NOFD_SLEEP_MIN_NS;
         if (w->done)
             return FW_SUCCESS;
         if (stop != NULL && (why = stop(stop_arg)) != FW_SUCCESS)
@@ -984,6 +1000,8 @@ fw_fab_op_wait_race(fw_fab_t *fab, fw_fab_op_t *op, fw_fab_waiter_t *w,
         fw_fab_op_abandon(fab, op);
         return why;
     }
-    fw_fab_op_settle(fab, op, w);
-    return w->done && w->cmpl.status != FW_ERR_TIMEOUT ? FW_SUCCESS : why;
+    fw_fab_op_settle(fab, op, w, deadline);
+    if (!w->done)
+        return FW_ERR_TIMEOUT;
+    return w->cmpl.status != FW_ERR_TIMEOUT ? FW_SUCCESS : why;
 }

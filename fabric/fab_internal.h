@@ -345,8 +345,9 @@ fw_status_t fw_fab_op_wait_stop(fw_fab_t *fab, fw_fab_op_t *op,
                                 fw_fab_stop_fn stop, void *stop_arg);
 /* fw_fab_op_wait_stop; with race set, sleeps are naps (5 us doubling to
  * 1 ms) so that stop is asked soon after its source has something, and
- * a stopped op is cancelled and awaited: FW_SUCCESS (w->cmpl) if it had
- * taken its message, else stop's error. */
+ * a stopped op is cancelled and awaited up to its deadline: FW_SUCCESS
+ * (w->cmpl) if it had taken its message, else stop's error (or
+ * FW_ERR_TIMEOUT: the deadline passed first). */
 fw_status_t fw_fab_op_wait_race(fw_fab_t *fab, fw_fab_op_t *op,
                                 fw_fab_waiter_t *w, int timeout_ms,
                                 fw_fab_stop_fn stop, void *stop_arg,

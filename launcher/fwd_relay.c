@@ -16,6 +16,7 @@
  */
 #define _GNU_SOURCE
 #include "launcher/fwd.h"
+#include "dpm/rail.h"
 #include "dpm/relay.h"
 #include "fabwire.h"
 #include "common/log.h"
@@ -251,6 +252,8 @@ fwd_relay_send_cb(const fw_fab_cmpl_t *cmpl, void *arg)
 static fw_status_t
 fwd_relay_peer(fwd_t *d, const uint8_t *addr, size_t len, uint64_t *peer_p)
 {
+    const uint8_t *inner;
+    size_t ilen = 0;
     fwd_rpeer_t *p;
     fw_status_t rc;
 
@@ -263,7 +266,9 @@ fwd_relay_peer(fwd_t *d, const uint8_t *addr, size_t len, uint64_t *peer_p)
         p = calloc(1, sizeof(*p));
         if (p == NULL)
             return FW_ERR_NO_MEM;
-        rc = fw_fab_av_insert(d->fab, addr, len, &p->peer);
+        /* a rail address (dpm/rail.h): the daemon's provider's part */
+        fw_dpm_rail_addr_primary(addr, len, &inner, &ilen);
+        rc = fw_fab_av_insert(d->fab, inner, ilen, &p->peer);
         if (rc != FW_SUCCESS) {
             free(p);
             return rc;

@@ -178,7 +178,7 @@ case_world() {
     for n in 1 2 5; do
         dpm_run "world -n $n" "$n" 30 -- --oversubscribe -n "$n" "$P" world
         dpm_ok "world, $n ranks: ring with 4 tags, ANY_SOURCE/ANY_TAG," \
-            "wildcards against waiting messages in order, zero-length, truncation, bad dest/tag, self, peer_addr," \
+            "wildcards against waiting messages in order, zero-length, truncation, large messages (128 KiB to 4 MiB, in order), bad dest/tag, self, peer_addr," \
             "provider, rank/size of world/self/NULL"
     done
     # shm before libfabric 1.19 (FW_FAB_EXACT_TAGS=auto) and the same
@@ -218,6 +218,67 @@ pair_inserts() {
  connects to rank 0 after it ended (its address kept in the AV): an error
  (shm: at once)}" || return 1
     R_INS=$(grep -c 'av: inserted peer' "$R_ERR" || true)
+}
+
+# rail_lines LABEL: R_RAIL, R_PRIM: peers inserted via the shm rail, via
+# the job's provider (dpm debug lines of the last job)
+rail_lines() {
+    R_RAIL=$(grep -c 'a peer on this host, via the shm rail: success' \
+        "$R_ERR" || true)
+    R_PRIM=$(grep -c 'a peer via tcp;ofi_rxm' "$R_ERR" || true)
+}
+
+# The shm rail (FW_DPM_SHM, dpm/rail.h): ranks of one host reach each
+# other over shm beside tcp;ofi_rxm; not with FW_DPM_SHM=0; and a job
+# with the rail connects to a job without it (plain address)
+dpm_rail_checks() {
+    local nwarn
+
+    FW_LOG_LEVEL=debug FW_LOG_SUBSYS=dpm dpm_run "pair, rail" 2 30 -- \
+        --provider 'tcp;ofi_rxm' -n 2 "$P" pair 4
+    rail_lines
+    [ "$R_RC" -eq 0 ] && [ "$(grep -c 'all checks passed$' "$R_OUT")" -ge 2 ] &&
+        [ "$(grep -c 'shm rail open beside tcp;ofi_rxm' "$R_ERR")" -eq 2 ] &&
+        [ "$R_RAIL" -ge 2 ] && [ "$R_PRIM" -eq 0 ]
+    dpm_report $? "tcp;ofi_rxm: both ranks open the shm rail, and reach" \
+        "each other over it ($R_RAIL peers), not over tcp ($R_PRIM)"
+    FW_DPM_SHM=0 FW_LOG_LEVEL=debug FW_LOG_SUBSYS=dpm \
+        dpm_run "pair, no rail" 2 30 -- --provider 'tcp;ofi_rxm' -n 2 "$P" \
+        pair 4
+    rail_lines
+    [ "$R_RC" -eq 0 ] && [ "$(grep -c 'all checks passed$' "$R_OUT")" -ge 2 ] &&
+        ! grep -q 'shm rail open' "$R_ERR" && [ "$R_RAIL" -eq 0 ] &&
+        [ "$R_PRIM" -ge 2 ]
+    dpm_report $? "FW_DPM_SHM=0: no rail, every peer over tcp ($R_PRIM)"
+    FW_DPM_SHM=abc dpm_run "pair, bad FW_DPM_SHM" 2 30 -- \
+        --provider 'tcp;ofi_rxm' -n 2 "$P" pair 2
+    nwarn=$(grep -c "FW_DPM_SHM: invalid value 'abc'" "$R_ERR" || true)
+    [ "$R_RC" -eq 0 ] && [ "$(grep -c 'all checks passed$' "$R_OUT")" -ge 2 ] &&
+        [ "$nwarn" -ge 1 ] && [ "$nwarn" -le 2 ]
+    dpm_report $? "FW_DPM_SHM=abc: a warning per process ($nwarn), auto"
+
+    # a job without the rail and one with it: connect, messages, merge
+    rm -f "$T/port"
+    FW_DPM_SHM=0 FW_LOG_LEVEL=debug FW_LOG_SUBSYS=dpm fw_start \
+        "acceptor, no rail" -- --provider 'tcp;ofi_rxm' -n 2 "$P" acceptor \
+        "$T/port" 2
+    dpm_save a
+    FW_LOG_LEVEL=debug FW_LOG_SUBSYS=dpm fw_start "connector, rail" -- \
+        --provider 'tcp;ofi_rxm' --oversubscribe -n 2 "$P" connector \
+        "$T/port" 2
+    dpm_save b
+    DPM_NA=2 DPM_NB=2
+    dpm_finish_both 60 "acceptor job without the rail (FW_DPM_SHM=0): 2
+ accepts" "connector job with it: 2 connects, messages, merges"
+    rail_lines
+    local crail=$R_RAIL cprim=$R_PRIM
+    R_ERR=${dpm_st[a.R_ERR]} rail_lines
+    [ "$crail" -ge 2 ] && [ "$cprim" -ge 2 ] && [ "$R_RAIL" -eq 0 ] &&
+        [ "$R_PRIM" -ge 4 ]
+    t_ok $? "... the connector's ranks reach each other over the rail" \
+        "($crail) and the acceptor's ranks over tcp ($cprim); the" \
+        "acceptor's ranks reach everyone over tcp ($R_PRIM, rail $R_RAIL)"
+    dpm_no_strays
 }
 
 case_connect() {
@@ -266,6 +327,8 @@ case_connect() {
     dpm_report $? "FW_DPM_AV_KEEP=abc: 6 cycles pass, $nwarn warning(s)," \
         "at most one per process"
     dpm_no_strays
+
+    [ "${FW_DPM_RELAY:-}" = 1 ] || dpm_rail_checks
 
     # over shm, then once more to the port after the acceptor's job ended
     # (libfabric 1.17's shm crashed sending to the gone peer)

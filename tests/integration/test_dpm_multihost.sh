@@ -163,12 +163,17 @@ t_ok $? "... the 3 children were relayed by their hosts' daemons ($n)" \
     "and opened their own endpoints, asking or asked ($m)"
 
 # --- connect / accept between hosts ------------------------------------------------
+# (with the shm rail open in every rank: only the acceptor's two ranks,
+# on one host, use it; every other pair is on two hosts)
 rm -f "$T/port"
+export FW_LOG_LEVEL=debug FW_LOG_SUBSYS=dpm
 fw_start "acceptor on ${A[0]}" -- "${ag[@]}" --host "${A[0]}:2" -n 2 \
     "$P" acceptor "$T/port" 2
 pa=$R_PID na=$r_n a_out=$R_OUT a_err=$R_ERR a_sub=$R_SUB a_t0=$R_T0
 fw_start "connector on ${A[1]},${A[2]}" -- "${ag[@]}" \
     --host "${A[1]}:1,${A[2]}:1" -n 2 "$P" connector "$T/port" 2
+c_err=$R_ERR
+unset FW_LOG_LEVEL FW_LOG_SUBSYS
 t0=$(t_now_ms)
 until fw_exited "$pa" && fw_exited "$R_PID"; do
     [ $(($(t_now_ms) - t0)) -ge 60000 ] && break
@@ -183,6 +188,18 @@ R_LABEL="acceptor on ${A[0]}"
 fw_finish 5
 r_n=$top
 dpm_ok 2 "acceptor job on ${A[0]}: 2 accepts from the other hosts"
+open_n=$(cat "$a_err" "$c_err" | grep -c 'shm rail open beside tcp;ofi_rxm')
+a_rail=$(grep -c 'a peer on this host, via the shm rail: success' "$a_err")
+c_rail=$(grep -c 'a peer on this host, via the shm rail: success' "$c_err")
+c_tcp=$(grep -c 'a peer via tcp;ofi_rxm' "$c_err")
+[ "$open_n" -eq 4 ] && [ "$a_rail" -ge 1 ] && [ "$c_rail" -eq 0 ] &&
+    [ "$c_tcp" -ge 2 ]
+st=$?
+[ "$st" -ne 0 ] &&
+    diag "$(cat "$a_err" "$c_err" | grep -E 'shm rail|a peer|ourselves')"
+t_ok $st "the shm rail: open in all 4 ranks ($open_n), used between the" \
+    "acceptor's ranks on ${A[0]} ($a_rail), never by the connector's on" \
+    "two hosts ($c_rail; over tcp: $c_tcp)"
 
 # --- down ------------------------------------------------------------------------------
 "$fwnetns" down "$prefix" 2>"$T/down.err"

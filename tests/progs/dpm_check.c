@@ -561,6 +561,55 @@ dpm_check_world_trunc(fw_comm_t *w, int rank, int peer)
     free(big);
 }
 
+/*
+ * Large messages both ways, every byte checked: the shm rail's largest
+ * inline message (128 KiB), its smallest BIG one, and 4 MiB + 3; then a
+ * BIG message and a small one of the same tag, which must come in that
+ * order. Even ranks send first (above 128 KiB a sender waits for its
+ * receiver, on the rail as with rxm's rendezvous).
+ */
+static void
+dpm_check_world_large(fw_comm_t *w, int rank, int peer)
+{
+    static const size_t sizes[] = {131072, 131073, (4u << 20) + 3};
+    size_t max = (4u << 20) + 3, len, k, r;
+    char *out = malloc(max), *in = malloc(max), *exp = malloc(max);
+
+    if (out == NULL || in == NULL || exp == NULL)
+        goto out;
+    dpm_check_step("large messages");
+    for (k = 0; k < 3; k++) {
+        dpm_check_fill(out, sizes[k], rank, 12);
+        dpm_check_fill(exp, sizes[k], peer, 12);
+        for (r = 0; r < 2; r++) {
+            if ((rank % 2 == 0) == (r == 0)) {
+                CHECK_ST(fw_comm_send(w, peer, 12, out, sizes[k]),
+                         FW_SUCCESS);
+                continue;
+            }
+            len = 0;
+            CHECK_ST(fw_comm_recv(w, peer, 12, in, max, &len), FW_SUCCESS);
+            CHECK(len == sizes[k] && memcmp(in, exp, len) == 0,
+                  "%zu bytes from %d: got %zu, content %s", sizes[k], peer,
+                  len, len == sizes[k] ? "differs" : "-");
+        }
+    }
+    if (rank % 2 == 0) {
+        CHECK_ST(fw_comm_send(w, peer, 13, out, 200000), FW_SUCCESS);
+        CHECK_ST(fw_comm_send(w, peer, 13, "after", 6), FW_SUCCESS);
+    } else {
+        CHECK_ST(fw_comm_recv(w, peer, 13, in, max, &len), FW_SUCCESS);
+        CHECK(len == 200000, "first of tag 13: %zu bytes, not 200000", len);
+        CHECK_ST(fw_comm_recv(w, peer, 13, in, max, &len), FW_SUCCESS);
+        CHECK(len == 6 && strcmp(in, "after") == 0,
+              "second of tag 13: %zu bytes, not 'after'", len);
+    }
+out:
+    free(out);
+    free(in);
+    free(exp);
+}
+
 static void
 dpm_check_world_edge(fw_comm_t *w, int rank, int size)
 {
@@ -593,6 +642,7 @@ dpm_check_world_edge(fw_comm_t *w, int rank, int size)
                   fw_strerror(st), len);
         }
         dpm_check_world_trunc(w, rank, peer);
+        dpm_check_world_large(w, rank, peer);
     }
     /* bad parameters */
     CHECK_ST(fw_comm_send(w, size, 0, &z, 1), FW_ERR_BAD_PARAM);
