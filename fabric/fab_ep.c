@@ -994,9 +994,9 @@ fw_fab_op_wait_race(fw_fab_t *fab, fw_fab_op_t *op, fw_fab_waiter_t *w,
         if (now >= spin_end)
             fw_fab_wait_sleep(fab, deadline - now, &nofd_ns, race);
     }
-    FW_LOG_DEBUG("fab", "ep: operation stopped (%s) after at most %d ms",
-                 fw_strerror(why), timeout_ms);
-    if (!settle) {
+    if (!settle) { /* a race's stop is its normal end: not logged */
+        FW_LOG_DEBUG("fab", "ep: operation stopped (%s) after at most %d ms",
+                     fw_strerror(why), timeout_ms);
         fw_fab_op_abandon(fab, op);
         return why;
     }
