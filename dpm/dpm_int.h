@@ -231,7 +231,10 @@ fw_status_t fw_dpm_rail_addr(fw_dpm_rail_t *r, const void *primary,
 /* 1 (and its shm address) if addr is a rail address of this host. */
 int fw_dpm_rail_local(const fw_dpm_rail_t *r, const uint8_t *addr,
                       size_t len, const uint8_t **shm_p, size_t *slen_p);
-fw_status_t fw_dpm_rail_send(fw_dpm_rail_t *r, uint64_t peer, uint64_t tag,
+/* To peer (shm address shm): returns once the message is on its way
+ * (up to FW_DPM_RAIL_INLINE bytes; longer ones once received). */
+fw_status_t fw_dpm_rail_send(fw_dpm_rail_t *r, uint64_t peer,
+                             const uint8_t *shm, size_t slen, uint64_t tag,
                              const void *buf, size_t len, int timeout_ms);
 /* A receive from either endpoint: the rail's messages first. */
 fw_status_t fw_dpm_rail_recv(fw_dpm_rail_t *r, fw_fab_t *primary,

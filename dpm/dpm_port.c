@@ -44,6 +44,10 @@ FW_PARAM_TABLE(dpm,
      "namespaces), as MPI libraries do; 1: the same, and failing to open "
      "it is an error; 0: one endpoint, every peer over the job's "
      "provider"},
+    {"FW_DPM_SHM_DRAIN_MS", "60000",
+     "how long fw_finalize waits for messages sent over the shm rail "
+     "that their receivers (alive) have not taken yet; shm copies a "
+     "message over 4 KiB only when its receiver calls the library"},
     {"FW_DPM_PRIME", "1",
      "1: when the endpoint opens, send one message to ourselves so the "
      "provider allocates its buffer pools then, not inside the first "

@@ -18,8 +18,25 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define FW_DPM_RAIL_SLOTS 8
+/* Inline messages sent but not yet taken by their receivers: above
+ * this, a send waits for older ones. */
+#define FW_DPM_RAIL_OUT_MAX (64u << 20)
+
+/* An inline message over the inject size: shm 1.17 completes it only
+ * when the receiver progresses, so it is sent from a copy of its own
+ * and the call returns, as over tcp;ofi_rxm (which buffers up to its
+ * SAR limit). */
+typedef struct fw_dpm_rail_out {
+    struct fw_dpm_rail *rail;
+    struct fw_dpm_rail_out *prev, *next;
+    uint8_t shm[FW_MAX_ADDR]; /* the receiver's shm address, */
+    size_t shm_len;           /* to see that it is gone */
+    size_t len;
+    uint8_t data[];
+} fw_dpm_rail_out_t;
 
 typedef struct fw_dpm_rail_slot {
     struct fw_dpm_rail *rail;
@@ -32,6 +49,8 @@ struct fw_dpm_rail {
     fw_dpm_rail_rx_t *rx;
     uint8_t key[FW_DPM_RAIL_KEY_LEN];
     uint8_t *sbuf;               /* one header (and inline message) sent */
+    fw_dpm_rail_out_t *out;      /* inline messages not taken yet */
+    size_t out_bytes;
     fw_dpm_rail_slot_t slot[FW_DPM_RAIL_SLOTS];
 };
 
@@ -71,14 +90,99 @@ fw_dpm_rail_post(fw_dpm_rail_slot_t *sl)
     return rc;
 }
 
+static void
+fw_dpm_rail_out_unlink(fw_dpm_rail_out_t *o)
+{
+    fw_dpm_rail_t *r = o->rail;
+
+    if (o->prev != NULL)
+        o->prev->next = o->next;
+    else
+        r->out = o->next;
+    if (o->next != NULL)
+        o->next->prev = o->prev;
+    r->out_bytes -= o->len;
+}
+
+/* An inline message taken by its receiver (or failed). */
+static void
+fw_dpm_rail_out_cb(const fw_fab_cmpl_t *cmpl, void *arg)
+{
+    fw_dpm_rail_out_t *o = arg;
+
+    if (cmpl->status != FW_SUCCESS)
+        FW_LOG_WARN("dpm", "shm rail: a message of %zu bytes not delivered: "
+                    "%s", o->len, fw_strerror(cmpl->status));
+    fw_dpm_rail_out_unlink(o);
+    free(o);
+}
+
+/* Sleep *nap_ns (at most left_ns), doubling it up to 1 ms. */
+static void
+fw_dpm_rail_nap(uint64_t *nap_ns, uint64_t left_ns)
+{
+    struct timespec ts = {0, (long)(*nap_ns < left_ns ? *nap_ns : left_ns)};
+
+    nanosleep(&ts, NULL);
+    *nap_ns = *nap_ns >= 500000u ? 1000000u : 2 * *nap_ns;
+}
+
+/* Wait, progressing the rail, until at most `left` bytes are waiting
+ * for receivers, end passes (FW_ERR_TIMEOUT), or every receiver still
+ * owing us is gone (its messages are dropped, logged). */
+static fw_status_t
+fw_dpm_rail_out_wait(fw_dpm_rail_t *r, size_t left, uint64_t end)
+{
+    uint64_t nap = 5000, now, next_check = 0;
+    fw_dpm_rail_out_t *o;
+    size_t n = 0;
+    int live;
+
+    while (r->out_bytes > left) {
+        if (fw_fab_progress(r->fab, &n) == FW_SUCCESS && n > 0)
+            nap = 5000;
+        now = fw_time_ns();
+        if (r->out_bytes <= left)
+            break;
+        if (now >= end)
+            return FW_ERR_TIMEOUT;
+        if (now >= next_check) { /* receivers that ended take nothing */
+            next_check = now + 10000000u;
+            for (live = 0, o = r->out; o != NULL; o = o->next)
+                live |= !fw_fab_av_gone(r->fab, o->shm, o->shm_len);
+            if (!live)
+                return FW_ERR_UNREACHABLE;
+        }
+        fw_dpm_rail_nap(&nap, end - now);
+    }
+    return FW_SUCCESS;
+}
+
 void
 fw_dpm_rail_close(fw_dpm_rail_t *r)
 {
+    int ms = (int)fw_param_get_long("FW_DPM_SHM_DRAIN_MS", 0, 86400000L);
+    fw_status_t rc;
     size_t i;
 
     if (r == NULL)
         return;
+    if (r->out != NULL && r->fab != NULL) {
+        rc = fw_dpm_rail_out_wait(r, 0,
+                                  fw_time_ns() + (uint64_t)ms * 1000000u);
+        if (rc != FW_SUCCESS)
+            FW_LOG_WARN("dpm", "shm rail: %zu bytes sent were not taken by "
+                        "their receivers at close (%s)", r->out_bytes,
+                        rc == FW_ERR_TIMEOUT ? "FW_DPM_SHM_DRAIN_MS passed"
+                                             : "they are gone");
+    }
     fw_fab_close(r->fab); /* cancels the posted receives first */
+    while (r->out != NULL) { /* what close cancelled */
+        fw_dpm_rail_out_t *o = r->out;
+
+        fw_dpm_rail_out_unlink(o);
+        free(o);
+    }
     for (i = 0; i < FW_DPM_RAIL_SLOTS; i++)
         free(r->slot[i].buf);
     free(r->sbuf);
@@ -198,14 +302,59 @@ fw_dpm_rail_left_ms(uint64_t end)
     return now + 1000000u >= end ? 1 : (int)((end - now) / 1000000u);
 }
 
+/* Send an inline message (header packed at o->data) from its copy,
+ * not waiting for the receiver; at most FW_DPM_RAIL_OUT_MAX bytes wait
+ * so. */
+static fw_status_t
+fw_dpm_rail_send_out(fw_dpm_rail_t *r, uint64_t peer, fw_dpm_rail_out_t *o,
+                     uint64_t end)
+{
+    fw_status_t rc = FW_SUCCESS;
+
+    if (r->out_bytes + o->len > FW_DPM_RAIL_OUT_MAX)
+        rc = fw_dpm_rail_out_wait(r, FW_DPM_RAIL_OUT_MAX - o->len, end);
+    if (rc == FW_SUCCESS)
+        rc = fw_fab_tsend_nb(r->fab, peer, FW_DPM_RAIL_TAG, o->data, o->len,
+                             fw_dpm_rail_out_cb, o);
+    if (rc != FW_SUCCESS) {
+        free(o);
+        return rc;
+    }
+    o->rail = r;
+    o->next = r->out;
+    if (r->out != NULL)
+        r->out->prev = o;
+    r->out = o;
+    r->out_bytes += o->len;
+    (void)fw_fab_progress(r->fab, NULL); /* on its way now */
+    return FW_SUCCESS;
+}
+
 fw_status_t
-fw_dpm_rail_send(fw_dpm_rail_t *r, uint64_t peer, uint64_t tag,
-                 const void *buf, size_t len, int timeout_ms)
+fw_dpm_rail_send(fw_dpm_rail_t *r, uint64_t peer, const uint8_t *shm,
+                 size_t slen, uint64_t tag, const void *buf, size_t len,
+                 int timeout_ms)
 {
     uint64_t end = fw_time_ns() + (uint64_t)timeout_ms * 1000000u, big = 0;
     size_t n = len <= FW_DPM_RAIL_INLINE ? len : 0;
+    fw_dpm_rail_out_t *o;
     fw_status_t rc = FW_SUCCESS;
 
+    if (FW_DPM_RAIL_HDR + n > fw_fab_inject_size(r->fab)) {
+        if (slen > sizeof(o->shm))
+            return FW_ERR_BAD_PARAM;
+        o = calloc(1, sizeof(*o) + FW_DPM_RAIL_HDR + n);
+        if (o == NULL)
+            return FW_ERR_NO_MEM;
+        memcpy(o->shm, shm, slen);
+        o->shm_len = slen;
+        o->len = FW_DPM_RAIL_HDR + n;
+        fw_dpm_rail_hdr_pack(o->data, len, 0, tag);
+        memcpy(o->data + FW_DPM_RAIL_HDR, buf, n);
+        if (len <= FW_DPM_RAIL_INLINE)
+            return fw_dpm_rail_send_out(r, peer, o, end);
+        free(o); /* BIG: its header is injected below */
+    }
     if (len > FW_DPM_RAIL_INLINE) { /* the header, then the message */
         rc = fw_random_bytes(&big, sizeof(big));
         big |= FW_DPM_RAIL_BIG;

@@ -509,9 +509,14 @@ fw_dpm_tp_send(uint64_t peer, uint64_t tag, const void *buf, size_t len,
     if (fw_dpm_g.relay != NULL)
         return fw_dpm_relay_send(fw_dpm_g.relay, e->addr, e->len, tag, buf,
                                  len, timeout_ms);
-    if (e->rail)
-        return fw_dpm_rail_send(fw_dpm_g.rail, e->fi_peer, tag, buf, len,
-                                timeout_ms);
+    if (e->rail) {
+        const uint8_t *shm = NULL;
+        size_t slen = 0;
+
+        (void)fw_dpm_rail_local(fw_dpm_g.rail, e->addr, e->len, &shm, &slen);
+        return fw_dpm_rail_send(fw_dpm_g.rail, e->fi_peer, shm, slen, tag,
+                                buf, len, timeout_ms);
+    }
     if (e->via == NULL)
         return fw_fab_tsend(fw_dpm_g.fab, e->fi_peer, tag, buf, len,
                             timeout_ms);

@@ -369,6 +369,12 @@ fw_status_t fw_fab_trecv_nb(fw_fab_t *fab, uint64_t tag, uint64_t ignore,
  * Returns as fw_fab_read().
  */
 /*
+ * Largest message a blocking fw_fab_tsend() injects (returns without
+ * waiting for the receiver; FW_FAB_INJECT), 0 if none.
+ */
+size_t fw_fab_inject_size(const fw_fab_t *fab);
+
+/*
  * Bytes of remote CQ data a message may carry on this endpoint
  * (fi_tsenddata(); cq_data_size of the domain, 0 if none, at most 8).
  */

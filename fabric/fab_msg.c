@@ -84,6 +84,13 @@ fw_fab_msg_start(fw_fab_t *fab, fw_fab_op_type_t type, uint64_t peer,
 
 /*---------------------------------------------------------------------------*/
 size_t
+fw_fab_inject_size(const fw_fab_t *fab)
+{
+    return fab == NULL ? 0 : fab->inject_max;
+}
+
+/*---------------------------------------------------------------------------*/
+size_t
 fw_fab_cq_data_size(const fw_fab_t *fab)
 {
     size_t n;
