@@ -18,7 +18,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define FW_DPM_RAIL_SLOTS 8
 /* Inline messages sent but not yet taken by their receivers: above
@@ -117,16 +116,6 @@ fw_dpm_rail_out_cb(const fw_fab_cmpl_t *cmpl, void *arg)
     free(o);
 }
 
-/* Sleep *nap_ns (at most left_ns), doubling it up to 1 ms. */
-static void
-fw_dpm_rail_nap(uint64_t *nap_ns, uint64_t left_ns)
-{
-    struct timespec ts = {0, (long)(*nap_ns < left_ns ? *nap_ns : left_ns)};
-
-    nanosleep(&ts, NULL);
-    *nap_ns = *nap_ns >= 500000u ? 1000000u : 2 * *nap_ns;
-}
-
 /* Wait, progressing the rail, until at most `left` bytes are waiting
  * for receivers, end passes (FW_ERR_TIMEOUT), or every receiver still
  * owing us is gone (its messages are dropped, logged). */
@@ -153,7 +142,7 @@ fw_dpm_rail_out_wait(fw_dpm_rail_t *r, size_t left, uint64_t end)
             if (!live)
                 return FW_ERR_UNREACHABLE;
         }
-        fw_dpm_rail_nap(&nap, end - now);
+        fw_fab_nap(&nap, end - now);
     }
     return FW_SUCCESS;
 }

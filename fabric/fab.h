@@ -430,6 +430,10 @@ fw_status_t fw_fab_trecv_stop(fw_fab_t *fab, uint64_t tag, uint64_t ignore,
  */
 void fw_fab_pair(fw_fab_t *a, fw_fab_t *b);
 
+/* Sleep *nap_ns (at most remaining_ns), then double it up to 1 ms: the
+ * naps of a wait without a wait fd (start at 5000). */
+void fw_fab_nap(uint64_t *nap_ns, uint64_t remaining_ns);
+
 /*
  * fw_fab_trecv_stop() for a receive that races another source of
  * messages (stop() looks at it): sleeps are naps of 5 us doubling to

@@ -259,8 +259,6 @@ uint64_t fw_fab_info_mr_mode_extra(void);
 size_t fw_fab_info_bounce_size(void);
 long fw_fab_info_spin_us(void);
 int fw_fab_info_inject(void);
-/* Sleep *nap_ns (at most remaining_ns), then double it up to 1 ms. */
-void fw_fab_nap(uint64_t *nap_ns, uint64_t remaining_ns);
 /* FW_FAB_EXACT_TAGS for this provider and libfabric (fw_fab_exact_tags). */
 int fw_fab_info_exact_tags(const fw_fab_prov_t *prov);
 /* Smallest receive buffer to give this provider (fab->rx_floor). */
