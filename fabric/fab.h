@@ -375,6 +375,18 @@ fw_status_t fw_fab_trecv_nb(fw_fab_t *fab, uint64_t tag, uint64_t ignore,
 size_t fw_fab_inject_size(const fw_fab_t *fab);
 
 /*
+ * One attempt to inject a small tagged send (the provider copies buf;
+ * there is no completion). For callers that spin on fw_fab_progress()
+ * (fw-bench-rtt); fw_fab_tsend() naps between attempts. Returns
+ * FW_SUCCESS, FW_ERR_WOULD_BLOCK (not now: progress and try again; also
+ * while earlier sends wait for a retry), FW_ERR_UNSUPPORTED (len over
+ * fw_fab_inject_size(), or no inject on this endpoint), FW_ERR_BAD_PARAM,
+ * FW_ERR_FABRIC. Non-blocking.
+ */
+fw_status_t fw_fab_tinject_try(fw_fab_t *fab, uint64_t peer, uint64_t tag,
+                               const void *buf, size_t len);
+
+/*
  * Bytes of remote CQ data a message may carry on this endpoint
  * (fi_tsenddata(); cq_data_size of the domain, 0 if none, at most 8).
  */

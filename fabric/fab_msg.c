@@ -180,6 +180,34 @@ fw_fab_trecv_nb(fw_fab_t *fab, uint64_t tag, uint64_t ignore, void *buf,
 }
 
 /*---------------------------------------------------------------------------*/
+fw_status_t
+fw_fab_tinject_try(fw_fab_t *fab, uint64_t peer, uint64_t tag,
+                   const void *buf, size_t len)
+{
+    ssize_t ret;
+
+    if (fab == NULL || (buf == NULL && len > 0))
+        return FW_ERR_BAD_PARAM;
+    if (len > fab->inject_max)
+        return FW_ERR_UNSUPPORTED;
+    if (fab->retry_head != NULL) /* queued sends go first */
+        return FW_ERR_WOULD_BLOCK;
+    ret = fi_tinject(fab->ep, buf, len, peer, tag);
+    if (ret == -FI_EAGAIN)
+        return FW_ERR_WOULD_BLOCK;
+    if (ret == -FI_ENOSYS || ret == -FI_EOPNOTSUPP || ret == -FI_EMSGSIZE) {
+        fab->inject_max = 0; /* not this provider: complete sends */
+        return FW_ERR_UNSUPPORTED;
+    }
+    if (ret != 0) {
+        FW_LOG_DEBUG("fab", "ep: fi_tinject failed: %s",
+                     fi_strerror((int)-ret));
+        return fw_fab_status_from_fi((int)ret);
+    }
+    return FW_SUCCESS;
+}
+
+/*---------------------------------------------------------------------------*/
 /*
  * A small send injected: the provider copies it and there is no
  * completion to wait for (over tcp;ofi_rxm, a 4-byte send waits ~15 us
@@ -191,14 +219,15 @@ fw_fab_tinject(fw_fab_t *fab, uint64_t peer, uint64_t tag, const void *buf,
                size_t len, int timeout_ms)
 {
     uint64_t end, now, nap = 5000;
-    ssize_t ret;
+    fw_status_t rc;
 
     if (len > fab->inject_max || fab->retry_head != NULL)
         return FW_ERR_WOULD_BLOCK;
     if (timeout_ms < 0)
         timeout_ms = fw_fab_info_timeout_ms();
     end = fw_time_ns() + (uint64_t)timeout_ms * 1000000u;
-    while ((ret = fi_tinject(fab->ep, buf, len, peer, tag)) == -FI_EAGAIN) {
+    while ((rc = fw_fab_tinject_try(fab, peer, tag, buf, len)) ==
+           FW_ERR_WOULD_BLOCK) {
         fw_fab_progress(fab, NULL);
         now = fw_time_ns();
         if (now >= end)
@@ -207,16 +236,11 @@ fw_fab_tinject(fw_fab_t *fab, uint64_t peer, uint64_t tag, const void *buf,
          * no spinning meanwhile */
         fw_fab_nap(&nap, end - now);
     }
-    if (ret == -FI_ENOSYS || ret == -FI_EOPNOTSUPP || ret == -FI_EMSGSIZE) {
-        fab->inject_max = 0; /* not this provider: complete sends */
+    if (rc == FW_ERR_UNSUPPORTED)
         return FW_ERR_WOULD_BLOCK;
-    }
-    if (ret == 0)
+    if (rc == FW_SUCCESS)
         (void)fw_fab_progress(fab, NULL); /* out now, not at our next wait */
-    if (ret != 0)
-        FW_LOG_DEBUG("fab", "ep: fi_tinject failed: %s",
-                     fi_strerror((int)-ret));
-    return ret == 0 ? FW_SUCCESS : fw_fab_status_from_fi((int)ret);
+    return rc;
 }
 
 fw_status_t
