@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# The floors of fw-bench's connect and modex rows (issue 5): fw-bench-rtt,
+# the provider round trip between two processes, run by itself (forked
+# server, --listen/--connect, bad input), then through fw-bench, whose
+# results must put a floor record beside every fabwire row and a
+# fabwire/floor ratio in summary.csv.
+#   test_fw_bench_floor.sh local   this host (the link is the shm rail,
+#                                  or the provider with FW_DPM_SHM=0)
+#   test_fw_bench_floor.sh netns   2 namespace hosts fw-bench creates and
+#                                  removes (root; the provider's link)
+set -u
+mode=${1:-local}
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+RTT=$FW_BLD/bench/fw-bench-rtt
+BENCH=(python3 "$FW_BLD/bench/fw-bench")
+T=$(mktemp -d /tmp/fw-bench-floor.XXXXXX) || exit 1
+trap 'pkill -KILL -f "^$RTT" 2>/dev/null; rm -rf "$T"' EXIT
+trap 'exit 1' INT TERM HUP
+unset FW_PROVIDER FI_PROVIDER FW_DPM_SHM
+
+# check_rtt FILE C K: fw-bench-rtt's lines are complete and consistent
+check_rtt() {
+    python3 - "$@" <<'EOF'
+import json, statistics, sys
+path, c, k = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+v, totals = {}, []
+for line in open(path):
+    o = json.loads(line)
+    if "sample" not in o:
+        totals.append(o)
+    for key, x in o.items():
+        if key.endswith("_ms"):
+            v.setdefault(key, []).append(x)
+want = {"first_ms": 1, "later_ms": c - 1, "rtt_ms": k, "word_ms": k,
+        "total_ms": 1}
+for key, n in want.items():
+    assert len(v.get(key, [])) == n, (key, len(v.get(key, [])), n)
+assert all(x > 0 for key in want for x in v[key] if key != "word_ms"), v
+assert totals == [{"cycles": c, "total_ms": v["total_ms"][0]}], totals
+# the total is the first cycle and the later ones (printed to 0.1 us)
+s = v["first_ms"][0] + sum(v["later_ms"])
+assert abs(v["total_ms"][0] - s) <= 1e-4 * c, (v["total_ms"], s)
+rtt = statistics.median(v["rtt_ms"])
+# a first contact inserts on both sides and makes two round trips; a
+# later cycle makes two round trips; a word is sent without waiting
+assert v["first_ms"][0] > rtt, (v["first_ms"], rtt)
+assert statistics.median(v["later_ms"]) > rtt, (v["later_ms"], rtt)
+assert statistics.median(v["word_ms"]) < rtt, (v["word_ms"], rtt)
+EOF
+}
+
+# check_floor DIR BENCHMARK LABEL: a floor beside every fabwire record
+check_floor() {
+    python3 - "$@" <<'EOF'
+import csv, json, re, sys
+d, bench, label = sys.argv[1:4]
+recs = [json.loads(l) for l in open(d + "/results.jsonl")]
+recs = [r for r in recs if r["benchmark"] == bench]
+floors = {}
+for r in recs:
+    if r["stack"] == "floor":
+        assert r["status"] == "ok", r
+        p = r["params"]
+        floors[(r["n"], p.get("variant"), r["metric"], r["provider"],
+                p.get("with"))] = r
+need = {"connect": ("first_ms", "later_ms", "total_ms", "disconnect_ms"),
+        "modex": ("wireup_ms", "fence_ms", "round_ms", "barrier_ms",
+                  "job_wall_ms")}[bench]
+seen = 0
+for r in recs:
+    if r["stack"] != "fabwire" or r["metric"] not in need:
+        continue
+    assert r["status"] == "ok", r
+    p = r["params"]
+    with_ = None if r["metric"] == "job_wall_ms" else "rtt"
+    f = floors.get((r["n"], p.get("variant"), r["metric"],
+                    r["provider"] if with_ else None, with_))
+    if bench == "modex" and with_ and r["n"] == 1:
+        assert f is None, ("a round-trip floor without a peer", f)
+        continue
+    assert f is not None, ("no floor beside", r["metric"], r["n"], p)
+    assert f["median"] > 0 or r["metric"] == "disconnect_ms", f
+    if with_:
+        assert f["stack_label"] == label, (f["stack_label"], label)
+    seen += 1
+assert seen >= len(need), seen
+rows = [row for row in csv.DictReader(open(d + "/summary.csv"))
+        if row["benchmark"] == bench and row["stack"] == "fabwire"
+        and row["metric"] in need and row["status"] == "ok"]
+with_ratio = [row for row in rows if row["fabwire_over_floor"]]
+assert len(with_ratio) == seen, (len(with_ratio), seen)
+text = open(d + "/report.txt").read()
+assert re.search(r"fabwire(\[[^]]*\])?/floor ", text) and label in text, \
+    "no ratio to the floor, or no column %s, in report.txt" % label
+print("%d fabwire rows with their floor" % seen)
+EOF
+}
+
+if [ "$mode" = local ]; then
+    for prov in 'tcp;ofi_rxm' shm; do
+        FW_PROVIDER=$prov timeout 60 "$RTT" --cycles 5 --count 20 \
+            >"$T/rtt.out" 2>"$T/rtt.err"
+        rc=$?
+        t_ok "$rc" "fw-bench-rtt over $prov, forked server: exit 0"
+        check_rtt "$T/rtt.out" 5 20 >"$T/check" 2>&1
+        t_ok $? "over $prov: first contact, later cycles, round trips," \
+            "words and the total, consistent"
+        [ -s "$T/check" ] && diag "$(tail -n 3 "$T/check")"
+    done
+
+    FW_PROVIDER=shm timeout 60 "$RTT" --listen "$T/addr" 2>"$T/l.err" &
+    lpid=$!
+    FW_PROVIDER=shm timeout 60 "$RTT" --connect "$T/addr" --cycles 2 \
+        --count 3 >"$T/c.out" 2>"$T/c.err"
+    crc=$?
+    wait "$lpid"
+    lrc=$?
+    [ "$crc" -eq 0 ] && [ "$lrc" -eq 0 ] && check_rtt "$T/c.out" 2 3
+    t_ok $? "--listen/--connect: both sides exit 0, results complete"
+    [ ! -e "$T/addr" ] && [ ! -e "$T/addr.tmp" ]
+    t_ok $? "the listener removed its address file"
+
+    "$RTT" --cycles 0 >/dev/null 2>"$T/e"
+    [ $? -eq 2 ] && grep -q usage "$T/e"
+    t_ok $? "--cycles 0: usage, exit 2"
+    "$RTT" --listen a --connect b >/dev/null 2>"$T/e"
+    [ $? -eq 2 ]
+    t_ok $? "--listen with --connect: exit 2"
+    FW_PROVIDER=nosuch timeout 30 "$RTT" >/dev/null 2>"$T/e"
+    [ $? -eq 1 ] && grep -q "nosuch" "$T/e"
+    t_ok $? "unknown provider: exit 1, named ($(head -n 1 "$T/e"))"
+    echo garbage >"$T/bad"
+    timeout 30 "$RTT" --connect "$T/bad" >/dev/null 2>"$T/e"
+    [ $? -eq 1 ] && grep -q "no address in" "$T/e"
+    t_ok $? "an address file that holds no address: exit 1, said"
+
+    "${BENCH[@]}" connect --stacks floor,fabwire --variants file,pair \
+        --cycles 3 --jobs 2 --strict --no-progress --no-plot \
+        -o "$T/c" >"$T/b.out" 2>&1
+    t_ok $? "fw-bench connect with the floor: exit 0"
+    check_floor "$T/c" connect "floor (shm round trip)" >"$T/check" 2>&1
+    t_ok $? "connect: the shm round trip beside every fabwire row," \
+        "with its ratio ($(tail -n 1 "$T/check"))"
+    python3 - "$T/c/results.jsonl" >"$T/check" 2>&1 <<'EOF'
+import json, sys
+f = {r["params"]["variant"]: r["median"] for r in map(json.loads,
+     open(sys.argv[1])) if r["stack"] == "floor" and r["metric"] ==
+     "first_ms"}
+# the pair has met at its job's start: no first contact in its floor
+assert f["pair"] < f["file"], f
+print(f)
+EOF
+    t_ok $? "the pair's first-cycle floor has no first contact" \
+        "($(tail -n 1 "$T/check"))"
+
+    FW_DPM_SHM=0 "${BENCH[@]}" connect --stacks floor,fabwire \
+        --variants pair --provider 'tcp;ofi_rxm' --cycles 2 --jobs 1 \
+        --strict --no-progress --no-plot -o "$T/c0" >"$T/b.out" 2>&1 &&
+        check_floor "$T/c0" connect "floor (tcp;ofi_rxm round trip)" \
+            >"$T/check" 2>&1
+    t_ok $? "FW_DPM_SHM=0: the floor is the provider's round trip" \
+        "($(tail -n 1 "$T/check"))"
+
+    "${BENCH[@]}" modex -n 1,2 --stacks floor,fabwire --modex-modes \
+        onesided --jobs 1 --strict --no-progress --no-plot \
+        -o "$T/m" >"$T/b.out" 2>&1
+    t_ok $? "fw-bench modex with the floors: exit 0"
+    check_floor "$T/m" modex "floor (shm round trip)" >"$T/check" 2>&1
+    t_ok $? "modex: fork/exec and round-trip floors beside every row" \
+        "($(tail -n 1 "$T/check"))"
+else
+    if [ "$(id -u)" -ne 0 ]; then
+        t_skip "fw-bench over namespace hosts" "needs root"
+        t_done
+        exit
+    fi
+    before=$(ip netns list | grep -c "^fb")
+    "${BENCH[@]}" connect --hosts netns:2 --provider 'tcp;ofi_rxm' \
+        --stacks floor,fabwire --variants file --cycles 3 --jobs 1 \
+        --strict --no-progress --no-plot -o "$T/n" >"$T/b.out" 2>&1
+    rc=$?
+    t_ok "$rc" "fw-bench connect over 2 namespace hosts: exit 0"
+    [ "$rc" -eq 0 ] || diag "$(tail -n 8 "$T/b.out")"
+    check_floor "$T/n" connect "floor (tcp;ofi_rxm round trip)" \
+        >"$T/check" 2>&1
+    t_ok $? "netns: tcp;ofi_rxm's round trip between the hosts beside" \
+        "every row ($(tail -n 1 "$T/check"))"
+    grep -q '"hosts": "netns2"' "$T/n/results.jsonl"
+    t_ok $? "the records are of the namespace layout"
+    [ "$(ip netns list | grep -c "^fb")" -eq "$before" ]
+    t_ok $? "fw-bench removed its namespace hosts"
+fi
+! pgrep -f "^$RTT" >/dev/null
+t_ok $? "no fw-bench-rtt left running"
+t_done
