@@ -261,7 +261,7 @@ measure(fw_fab_t *fab, const void *srv, size_t srv_len, const rtt_opts_t *o)
             return -1;
         t = now_ms() - t0;
         total += t;
-        printf("{\"sample\":%d,\"later_ms\":%.4f}\n", k, t);
+        printf("{\"sample\":%d,\"later_ms\":%.6f}\n", k, t);
     }
     for (k = 0; k < o->count; k++) {
         t0 = now_ms();
@@ -270,7 +270,7 @@ measure(fw_fab_t *fab, const void *srv, size_t srv_len, const rtt_opts_t *o)
         t = now_ms() - t0;
         if (word(fab, peer, &a) != 0)
             return -1;
-        printf("{\"sample\":%d,\"rtt_ms\":%.4f,\"word_ms\":%.4f}\n",
+        printf("{\"sample\":%d,\"rtt_ms\":%.6f,\"word_ms\":%.6f}\n",
                k, t, a);
     }
     printf("{\"cycles\":%d,\"total_ms\":%.4f}\n", o->cycles, total);
