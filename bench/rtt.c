@@ -28,7 +28,8 @@
  *   fw-bench-rtt --connect FILE [--cycles C] [--count K] [--known]
  * The client prints JSON lines (bench/README.md): {"sample":0,"first_ms"},
  * {"sample":k,"later_ms"}, {"sample":k,"rtt_ms","word_ms"},
- * {"cycles":C,"total_ms"}. Exit 0, or 1 with the reason on stderr.
+ * {"cycles":C,"total_ms"}, each line flushed. Exit 0, 1 with the reason on
+ * stderr, 2 for bad arguments.
  */
 #include "fabric/fab.h"
 
@@ -149,6 +150,11 @@ send_wait(fw_fab_t *fab, uint64_t peer, uint64_t tag, const void *buf,
                FW_ERR_WOULD_BLOCK &&
            now_ms() < deadline)
         (void)progress(fab);
+    if (rc == FW_ERR_WOULD_BLOCK) {
+        fprintf(stderr, "fw-bench-rtt: the peer took no message within %d s "
+                "(gone?)\n", WAIT_S);
+        return -1;
+    }
     if (rc != FW_SUCCESS) {
         fprintf(stderr, "fw-bench-rtt: send failed: %s\n", fw_strerror(rc));
         return -1;
@@ -254,6 +260,7 @@ measure(fw_fab_t *fab, const void *srv, size_t srv_len, const rtt_opts_t *o)
     }
     total = now_ms() - t0;
     printf("{\"sample\":0,\"first_ms\":%.4f}\n", total);
+    fflush(stdout);
     for (k = 1; k < o->cycles; k++) {
         t0 = now_ms();
         if (round_trip(fab, peer, ANSWER) != 0 ||
@@ -262,6 +269,7 @@ measure(fw_fab_t *fab, const void *srv, size_t srv_len, const rtt_opts_t *o)
         t = now_ms() - t0;
         total += t;
         printf("{\"sample\":%d,\"later_ms\":%.6f}\n", k, t);
+        fflush(stdout);
     }
     for (k = 0; k < o->count; k++) {
         t0 = now_ms();
@@ -272,6 +280,7 @@ measure(fw_fab_t *fab, const void *srv, size_t srv_len, const rtt_opts_t *o)
             return -1;
         printf("{\"sample\":%d,\"rtt_ms\":%.6f,\"word_ms\":%.6f}\n",
                k, t, a);
+        fflush(stdout);
     }
     printf("{\"cycles\":%d,\"total_ms\":%.4f}\n", o->cycles, total);
     fflush(stdout);
@@ -425,9 +434,13 @@ run_connect(const char *path, const rtt_opts_t *o)
         return 1;
     while ((f = fopen(path, "r")) == NULL && now_ms() < deadline)
         usleep(2000);
-    if (f == NULL || addr_get(f, srv, &len) != 0) {
-        fprintf(stderr, "fw-bench-rtt: no address in %s within %d s\n",
-                path, FIRST_S);
+    if (f == NULL) {
+        fprintf(stderr, "fw-bench-rtt: no file %s within %d s\n", path,
+                FIRST_S);
+        goto out;
+    }
+    if (addr_get(f, srv, &len) != 0) {
+        fprintf(stderr, "fw-bench-rtt: %s holds no address\n", path);
         goto out;
     }
     rc = measure(fab, srv, len, o) == 0 ? 0 : 1;
@@ -490,6 +503,9 @@ run_forked(const rtt_opts_t *o)
     int fds[2], rc = 1;
     pid_t pid;
 
+    /* a server that never sends its address ends us (and it, by its
+     * parent-death signal) through SIGALRM's default action */
+    alarm(FIRST_S + WAIT_S * (2 + (o->cycles + o->count) / 1000));
     /* fork before any endpoint exists: a child must not inherit one */
     if (pipe(fds) != 0 || fflush(stdout) != 0 || (pid = fork()) < 0) {
         fprintf(stderr, "fw-bench-rtt: cannot fork: %s\n", strerror(errno));

@@ -57,6 +57,7 @@ check_floor() {
     python3 - "$@" <<'EOF'
 import csv, json, re, sys
 d, bench, label = sys.argv[1:4]
+below = sys.argv[4:] == ["below"]  # every floor under fabwire's median
 recs = [json.loads(l) for l in open(d + "/results.jsonl")]
 recs = [r for r in recs if r["benchmark"] == bench]
 floors = {}
@@ -85,6 +86,10 @@ for r in recs:
     assert f["median"] > 0 or r["metric"] == "disconnect_ms", f
     if with_:
         assert f["stack_label"] == label, (f["stack_label"], label)
+    if below:
+        assert f["median"] <= r["median"], ("a floor above fabwire",
+                                            r["metric"], p, f["median"],
+                                            r["median"])
     seen += 1
 assert seen >= len(need), seen
 rows = [row for row in csv.DictReader(open(d + "/summary.csv"))
@@ -132,18 +137,33 @@ if [ "$mode" = local ]; then
     FW_PROVIDER=nosuch timeout 30 "$RTT" >/dev/null 2>"$T/e"
     [ $? -eq 1 ] && grep -q "nosuch" "$T/e"
     t_ok $? "unknown provider: exit 1, named ($(head -n 1 "$T/e"))"
+    FW_PROVIDER=shm "$RTT" --listen "$T/stale" 2>/dev/null &
+    lpid=$!
+    for _ in $(seq 100); do [ -e "$T/stale" ] && break; sleep 0.1; done
+    kill -KILL "$lpid"
+    wait "$lpid" 2>/dev/null
+    FW_PROVIDER=shm timeout 60 "$RTT" --connect "$T/stale" >/dev/null \
+        2>"$T/e"
+    rc=$?
+    rm -f /dev/shm/fabwire-"$lpid"_*
+    [ "$rc" -eq 1 ] && grep -q "took no message" "$T/e"
+    t_ok $? "the address of a killed listener: exit 1, said" \
+        "($(tail -n 1 "$T/e"))"
     echo garbage >"$T/bad"
     timeout 30 "$RTT" --connect "$T/bad" >/dev/null 2>"$T/e"
-    [ $? -eq 1 ] && grep -q "no address in" "$T/e"
+    [ $? -eq 1 ] && grep -q "holds no address" "$T/e"
     t_ok $? "an address file that holds no address: exit 1, said"
 
     "${BENCH[@]}" connect --stacks floor,fabwire --variants file,pair \
-        --cycles 3 --jobs 2 --strict --no-progress --no-plot \
-        -o "$T/c" >"$T/b.out" 2>&1
-    t_ok $? "fw-bench connect with the floor: exit 0"
-    check_floor "$T/c" connect "floor (shm round trip)" >"$T/check" 2>&1
-    t_ok $? "connect: the shm round trip beside every fabwire row," \
-        "with its ratio ($(tail -n 1 "$T/check"))"
+        --provider 'tcp;ofi_rxm,shm' --cycles 3 --jobs 2 --strict \
+        --no-progress --no-plot -o "$T/c" >"$T/b.out" 2>&1
+    t_ok $? "fw-bench connect with the floor, two providers: exit 0"
+    check_floor "$T/c" connect "floor (shm round trip)" below \
+        >"$T/check" 2>&1
+    t_ok $? "connect: the shm round trip beside every fabwire row of" \
+        "both providers, under it, with its ratio ($(tail -n 1 "$T/check"))"
+    [ "$(grep -c '^ *floor (shm round trip) ' "$T/c/report.txt")" -eq 4 ]
+    t_ok $? "one floor column per table: the providers share the shm link"
     python3 - "$T/c/results.jsonl" >"$T/check" 2>&1 <<'EOF'
 import json, sys
 f = {r["params"]["variant"]: r["median"] for r in map(json.loads,
