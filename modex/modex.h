@@ -147,6 +147,17 @@ fw_status_t fw_modex_window_check(const void *half, size_t len,
                                   uint64_t epoch);
 
 /*
+ * fw_modex_window_check without the checksum, for this host's own shared
+ * window: the daemon writes a half before it publishes its epoch
+ * (release), and no half is rewritten while a rank can still read it (a
+ * rank cannot enter fence e+1 before every rank left fence e), so a rank
+ * that sees the epoch (acquire) cannot see a torn half. The checksum
+ * costs a pass over every card, per rank and epoch: N^2 bytes a host.
+ */
+fw_status_t fw_modex_window_check_local(const void *half, size_t len,
+                                        uint64_t epoch);
+
+/*
  * Find rank's card in a window that passed fw_modex_window_check (bounds
  * are checked again, the checksum is not). *card_p borrowed.
  * FW_ERR_NOT_FOUND (rank has no card here), FW_ERR_PROTO.

@@ -156,6 +156,9 @@ fw_client_init(void)
     if (c->initialized)
         return FW_SUCCESS;
     memset(c, 0, sizeof(*c));
+    /* read once: fw_get runs it N times a fence */
+    c->local_fabric = strcmp(fw_param_get_str("FW_MODEX_LOCAL"), "fabric") ==
+                      0;
     rc = fw_client_read_env(&c->info);
     if (rc != FW_SUCCESS || uri == NULL) {
         FW_LOG_ERR("modex", "not started by fwrun (FW_* environment missing)");

@@ -23,6 +23,7 @@ typedef struct fw_client {
     fw_fab_t *fab;           /* opened at the first remote read */
     fw_status_t fab_rc;      /* why it could not be opened (said once) */
     fw_client_remote_t *remote; /* by node: cached window, peer */
+    int local_fabric;        /* FW_MODEX_LOCAL=fabric, read at init */
 } fw_client_t;
 
 extern fw_client_t fw_client_g;

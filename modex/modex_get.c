@@ -196,13 +196,6 @@ fw_client_remote_fetch(fw_client_t *c, uint32_t node, fw_client_remote_t *rm)
     return FW_SUCCESS;
 }
 
-static int
-fw_client_local_fabric(void)
-{
-    const char *v = fw_param_get_str("FW_MODEX_LOCAL");
-
-    return v != NULL && strcmp(v, "fabric") == 0;
-}
 
 static fw_status_t
 fw_client_window(fw_client_t *c, uint32_t node, const void **win_p,
@@ -212,12 +205,12 @@ fw_client_window(fw_client_t *c, uint32_t node, const void **win_p,
     fw_status_t rc;
 
     rm = &c->remote[node];
-    if (node == fw_modex_seg_self(c->seg) && !fw_client_local_fabric()) {
+    if (node == fw_modex_seg_self(c->seg) && !c->local_fabric) {
         *win_p = fw_modex_seg_half(c->seg, c->epoch);
         *len_p = fw_modex_seg_half_cap(c->seg);
         /* check the shared window once per epoch */
         if (rm->epoch != c->epoch) {
-            rc = fw_modex_window_check(*win_p, *len_p, c->epoch);
+            rc = fw_modex_window_check_local(*win_p, *len_p, c->epoch);
             if (rc != FW_SUCCESS)
                 return FW_ERR_PROTO;
             rm->epoch = c->epoch;

@@ -301,7 +301,7 @@ fw_modex_window_used(const void *half, size_t len)
 }
 
 fw_status_t
-fw_modex_window_check(const void *half, size_t len, uint64_t epoch)
+fw_modex_window_check_local(const void *half, size_t len, uint64_t epoch)
 {
     const uint8_t *h = half;
     uint32_t n, used;
@@ -316,9 +316,22 @@ fw_modex_window_check(const void *half, size_t len, uint64_t epoch)
     n = fw_modex_get32(h + 8);
     used = fw_modex_get32(h + 12);
     if (used > len || used < FW_MODEX_WIN_HDR ||
-        (size_t)n * 12 > used - FW_MODEX_WIN_HDR ||
-        fw_modex_fnv(h + FW_MODEX_WIN_HDR, used - FW_MODEX_WIN_HDR) !=
-            fw_modex_get32(h + 16))
+        (size_t)n * 12 > used - FW_MODEX_WIN_HDR)
+        return FW_ERR_PROTO;
+    return FW_SUCCESS;
+}
+
+fw_status_t
+fw_modex_window_check(const void *half, size_t len, uint64_t epoch)
+{
+    const uint8_t *h = half;
+    fw_status_t rc = fw_modex_window_check_local(half, len, epoch);
+
+    if (rc != FW_SUCCESS)
+        return rc;
+    if (fw_modex_fnv(h + FW_MODEX_WIN_HDR,
+                     fw_modex_get32(h + 12) - FW_MODEX_WIN_HDR) !=
+        fw_modex_get32(h + 16))
         return FW_ERR_PROTO;
     return FW_SUCCESS;
 }

@@ -108,6 +108,21 @@ test_window(void)
        "a flipped byte fails the checksum");
     is(fw_modex_window_check(copy, 10, 1), FW_ERR_PROTO,
        "a short read is refused");
+    /* this host's own window: epoch and bounds, no checksum pass */
+    is(fw_modex_window_check_local(copy, cap, 1), FW_SUCCESS,
+       "local check: a flipped card byte passes (no checksum)");
+    is(fw_modex_window_check_local(copy, cap, 3), FW_ERR_NOT_READY,
+       "local check: another epoch is not ready");
+    is(fw_modex_window_check_local(copy, 10, 1), FW_ERR_PROTO,
+       "local check: a short window is refused");
+    memcpy(copy, half, cap);
+    copy[12] = 0xff; /* used: past the window */
+    is(fw_modex_window_check_local(copy, cap, 1), FW_ERR_PROTO,
+       "local check: a used size past the window is refused");
+    memcpy(copy, half, cap);
+    copy[8] = 0x7f; /* n: an index past the used bytes */
+    is(fw_modex_window_check_local(copy, cap, 1), FW_ERR_PROTO,
+       "local check: an index past the used bytes is refused");
     is(fw_modex_window_check(fw_modex_seg_half(seg, 2), cap, 2),
        FW_ERR_NOT_READY, "the other half has no epoch 2 yet");
     free(copy);
