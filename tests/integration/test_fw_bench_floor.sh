@@ -185,11 +185,30 @@ EOF
         "($(tail -n 1 "$T/check"))"
 
     "${BENCH[@]}" modex -n 1,2 --stacks floor,fabwire --modex-modes \
-        onesided --jobs 1 --strict --no-progress --no-plot \
+        onesided --jobs 1 --wall-pairs 2 --strict --no-progress --no-plot \
         -o "$T/m" >"$T/b.out" 2>&1
     t_ok $? "fw-bench modex with the floors: exit 0"
     check_floor "$T/m" modex "floor (shm round trip)" >"$T/check" 2>&1
     t_ok $? "modex: fork/exec and round-trip floors beside every row" \
+        "($(tail -n 1 "$T/check"))"
+    python3 - "$T/m" >"$T/check" 2>&1 <<'EOF'
+import json, re, sys
+d = sys.argv[1]
+recs = [json.loads(l) for l in open(d + "/results.jsonl")]
+walls = {(r["n"], r["metric"]): r for r in recs if r["stack"] == "fabwire"
+         and r["metric"] in ("job_wall_ms", "true_wall_ms")}
+for n in (1, 2):
+    for m in ("job_wall_ms", "true_wall_ms"):
+        r = walls[(n, m)]
+        assert r["status"] == "ok" and r["count"] == 2, (n, m, r["count"])
+text = open(d + "/report.txt").read()
+for n in (1, 2):
+    pat = (r"local n=%d: modex program \S+ ms = \S+x fwrun /bin/true "
+           r"\S+ ms, target 1\.5x: (met|MISSED)" % n)
+    assert re.search(pat, text), ("no verdict for n=%d" % n)
+print("2 pairs per size, verdicts in the report")
+EOF
+    t_ok $? "modex: --wall-pairs 2 times /bin/true and the program twice" \
         "($(tail -n 1 "$T/check"))"
 else
     if [ "$(id -u)" -ne 0 ]; then
