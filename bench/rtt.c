@@ -18,22 +18,33 @@
  *   - K single round trips (rtt_ms);
  *   - K times, one word sent (word_ms): the least a disconnect costs, a
  *     barrier of two whose other side's word is here already.
+ *   - with --idle-reads R, R reads of --read-bytes B (default 4096, the
+ *     modex's FW_MODEX_READ_HINT) from a window of the server's, each
+ *     after 3 ms in which the server has gone to sleep on its wait fd, as
+ *     an idle daemon does (idle_read_ms): the least a remote fw_get costs
+ *     where the provider needs the target's CPU to serve a read
+ *     (tcp;ofi_rxm): one read plus waking the target. On a NIC that
+ *     serves reads itself it is one read.
  * Messages are 8-byte tagged sends with exact tags (injected), receives
  * posted ahead, completions busy-polled (fw_fab_progress): the
  * provider's own latency, with none of the naps a blocking fabwire call
  * takes while it waits.
  *
- *   fw-bench-rtt [--cycles C] [--count K] [--known]  (a forked server)
+ *   fw-bench-rtt [--cycles C] [--count K] [--known] [--idle-reads R]
+ *                [--read-bytes B]                  (a forked server)
  *   fw-bench-rtt --listen FILE                 (server: address to FILE)
- *   fw-bench-rtt --connect FILE [--cycles C] [--count K] [--known]
+ *   fw-bench-rtt --connect FILE [client options as above]
  * The client prints JSON lines (bench/README.md): {"sample":0,"first_ms"},
  * {"sample":k,"later_ms"}, {"sample":k,"rtt_ms","word_ms"},
- * {"cycles":C,"total_ms"}, each line flushed. Exit 0, 1 with the reason on
+ * {"sample":k,"idle_read_ms"}, {"cycles":C,"total_ms"}, each line
+ * flushed. Exit 0, 1 with the reason on
  * stderr, 2 for bad arguments.
  */
 #include "fabric/fab.h"
+#include "common/buf.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -46,8 +57,12 @@
 
 enum { TAG_HELLO = 1, TAG_PING = 2, TAG_PONG = 3 };
 enum { WAIT_S = 10, FIRST_S = 30 };
-/* ping words */
-enum { BYE = 0, ANSWER = 1, QUIET = 2 };
+/* ping words; WINDOW: answer with the window's rkey, then wait idly */
+enum { BYE = 0, ANSWER = 1, QUIET = 2, WINDOW = 3 };
+/* the server's window; the pause before each idle read */
+enum { WIN_BYTES = 1 << 20, WIN_FILL = 0xa5, IDLE_GAP_US = 3000 };
+/* the server's idle wait for the next word spans every idle read */
+enum { IDLE_READS_MAX = WAIT_S * 1000000 / IDLE_GAP_US / 2 };
 
 typedef struct rtt_op {
     int done;
@@ -63,6 +78,8 @@ typedef struct rtt_opts {
     int cycles;
     int count;
     int known;
+    int idle_reads;
+    int read_bytes;
     const char *listen;
     const char *connect;
 } rtt_opts_t;
@@ -176,14 +193,104 @@ round_trip(fw_fab_t *fab, uint64_t peer, uint64_t value)
     return 0;
 }
 
-/* The server: take the client's address, then answer until BYE (not
- * QUIET words). */
+/* op_wait() as an idle daemon waits: asleep on the wait fd (naps
+ * without one) between progress calls, which serve the peer's reads. */
+static int
+op_wait_idle(fw_fab_t *fab, rtt_op_t *op, const char *what)
+{
+    double deadline = now_ms() + WAIT_S * 1e3;
+    uint64_t nap = 5000;
+    struct pollfd pfd;
+
+    while (!op->done) {
+        if (fw_fab_progress(fab, NULL) != FW_SUCCESS) {
+            fprintf(stderr, "fw-bench-rtt: progress failed (%s)\n", what);
+            return -1;
+        }
+        if (op->done)
+            break;
+        if (now_ms() > deadline) {
+            fprintf(stderr, "fw-bench-rtt: no %s within %d s\n", what,
+                    WAIT_S);
+            return -1;
+        }
+        pfd.fd = fw_fab_wait_fd(fab);
+        pfd.events = POLLIN;
+        if (pfd.fd < 0)
+            fw_fab_nap(&nap, 1000000);
+        else if (fw_fab_trywait(fab) == FW_SUCCESS &&
+                 poll(&pfd, 1, 100) < 0 && errno != EINTR) {
+            fprintf(stderr, "fw-bench-rtt: poll: %s\n", strerror(errno));
+            return -1;
+        }
+    }
+    if (op->status != FW_SUCCESS) {
+        fprintf(stderr, "fw-bench-rtt: %s failed: %s\n", what,
+                fw_strerror(op->status));
+        return -1;
+    }
+    return 0;
+}
+
+/* WINDOW: register the window (once) and send its rkey. */
+static int
+window_answer(fw_fab_t *fab, uint64_t peer, unsigned char *win,
+              fw_fab_mr_t **mr_p)
+{
+    fw_fab_rkey_t rkey;
+    fw_buf_t b;
+    int rc = -1;
+
+    fw_buf_init(&b);
+    memset(win, WIN_FILL, WIN_BYTES);
+    if ((*mr_p == NULL &&
+         fw_fab_mr_reg(fab, win, WIN_BYTES, FW_FAB_MR_REMOTE_READ, mr_p) !=
+             FW_SUCCESS) ||
+        fw_fab_mr_desc_get(*mr_p, &rkey) != FW_SUCCESS ||
+        fw_fab_rkey_pack(&rkey, &b) != FW_SUCCESS ||
+        fw_fab_tsend(fab, peer, TAG_PONG, b.data, b.len, WAIT_S * 1000) !=
+            FW_SUCCESS)
+        fputs("fw-bench-rtt: cannot offer a window\n", stderr);
+    else
+        rc = 0;
+    fw_buf_cleanup(&b);
+    return rc;
+}
+
+/* Answer pings until BYE (not QUIET words); after WINDOW, idly. */
+static int
+serve_pings(fw_fab_t *fab, uint64_t peer, unsigned char *win,
+            fw_fab_mr_t **mr_p)
+{
+    uint64_t ping = ANSWER, pong = 1;
+    int idle = 0;
+    rtt_op_t op;
+
+    while (ping != BYE) {
+        int answer = ping == ANSWER;
+
+        if (ping == WINDOW && window_answer(fab, peer, win, mr_p) != 0)
+            return -1;
+        idle |= ping == WINDOW;
+        if (post_recv(fab, TAG_PING, &ping, sizeof(ping), &op) != 0 ||
+            (answer && send_wait(fab, peer, TAG_PONG, &pong, sizeof(pong)) !=
+                           0) ||
+            (idle ? op_wait_idle(fab, &op, "ping")
+                  : op_wait(fab, &op, "ping", WAIT_S)) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The server: take the client's address, then serve_pings(). */
 static int
 serve(fw_fab_t *fab)
 {
-    unsigned char addr[FW_FAB_ADDR_MAX];
-    uint64_t peer, ping = ANSWER, pong = 1;
+    unsigned char addr[FW_FAB_ADDR_MAX], *win = NULL;
+    fw_fab_mr_t *mr = NULL;
+    uint64_t peer;
     rtt_op_t op;
+    int rc = -1;
 
     if (post_recv(fab, TAG_HELLO, addr, sizeof(addr), &op) != 0 ||
         op_wait(fab, &op, "first contact", FIRST_S) != 0)
@@ -192,16 +299,15 @@ serve(fw_fab_t *fab)
         fputs("fw-bench-rtt: cannot insert the client's address\n", stderr);
         return -1;
     }
-    while (ping != BYE) {
-        int answer = ping == ANSWER;
-
-        if (post_recv(fab, TAG_PING, &ping, sizeof(ping), &op) != 0 ||
-            (answer && send_wait(fab, peer, TAG_PONG, &pong, sizeof(pong)) !=
-                           0) ||
-            op_wait(fab, &op, "ping", WAIT_S) != 0)
-            return -1;
+    win = malloc(WIN_BYTES);
+    if (win == NULL) {
+        fputs("fw-bench-rtt: out of memory\n", stderr);
+        return -1;
     }
-    return 0;
+    rc = serve_pings(fab, peer, win, &mr);
+    fw_fab_mr_dereg(mr);
+    free(win);
+    return rc;
 }
 
 /* The client's first contact: insert, hello with our address, answer,
@@ -239,6 +345,71 @@ word(fw_fab_t *fab, uint64_t peer, double *ms_p)
         return -1;
     *ms_p = now_ms() - t0;
     return 0;
+}
+
+/* One read of len bytes at the window's start, busy-polled. */
+static int
+read_once(fw_fab_t *fab, uint64_t peer, const fw_fab_rkey_t *rkey,
+          unsigned char *buf, size_t len)
+{
+    rtt_op_t op = {0};
+
+    buf[0] = buf[len - 1] = 0;
+    if (fw_fab_read_nb(fab, peer, buf, len, rkey, 0, op_done, &op) !=
+        FW_SUCCESS) {
+        fputs("fw-bench-rtt: cannot post a read\n", stderr);
+        return -1;
+    }
+    if (op_wait(fab, &op, "read", WAIT_S) != 0)
+        return -1;
+    if (buf[0] != WIN_FILL || buf[len - 1] != WIN_FILL) {
+        fputs("fw-bench-rtt: a read brought wrong bytes\n", stderr);
+        return -1;
+    }
+    return 0;
+}
+
+/* The idle reads: the window's rkey, one read untimed, then R reads each
+ * after IDLE_GAP_US. */
+static int
+idle_reads(fw_fab_t *fab, uint64_t peer, const rtt_opts_t *o)
+{
+    const struct timespec gap = {0, IDLE_GAP_US * 1000L};
+    unsigned char packed[FW_FAB_RKEY_PACKED_MAX], *buf;
+    uint64_t word = WINDOW;
+    fw_fab_rkey_t rkey;
+    fw_rbuf_t r;
+    rtt_op_t op;
+    double t0;
+    int k, rc = -1;
+
+    if (post_recv(fab, TAG_PONG, packed, sizeof(packed), &op) != 0 ||
+        send_wait(fab, peer, TAG_PING, &word, sizeof(word)) != 0 ||
+        op_wait(fab, &op, "window", WAIT_S) != 0)
+        return -1;
+    fw_rbuf_init(&r, packed, op.len);
+    if (fw_fab_rkey_unpack(&r, &rkey) != FW_SUCCESS) {
+        fputs("fw-bench-rtt: the server's window key is malformed\n", stderr);
+        return -1;
+    }
+    buf = malloc((size_t)o->read_bytes);
+    if (buf == NULL)
+        return -1;
+    if (read_once(fab, peer, &rkey, buf, (size_t)o->read_bytes) != 0)
+        goto out;
+    for (k = 0; k < o->idle_reads; k++) {
+        nanosleep(&gap, NULL);
+        t0 = now_ms();
+        if (read_once(fab, peer, &rkey, buf, (size_t)o->read_bytes) != 0)
+            goto out;
+        printf("{\"sample\":%d,\"idle_read_ms\":%.6f}\n", k,
+               now_ms() - t0);
+        fflush(stdout);
+    }
+    rc = 0;
+out:
+    free(buf);
+    return rc;
 }
 
 /* The client: every measurement, printed as JSON lines. */
@@ -282,6 +453,8 @@ measure(fw_fab_t *fab, const void *srv, size_t srv_len, const rtt_opts_t *o)
                k, t, a);
         fflush(stdout);
     }
+    if (o->idle_reads > 0 && idle_reads(fab, peer, o) != 0)
+        return -1;
     printf("{\"cycles\":%d,\"total_ms\":%.4f}\n", o->cycles, total);
     fflush(stdout);
     return send_wait(fab, peer, TAG_PING, &(uint64_t){BYE}, sizeof(uint64_t));
@@ -505,7 +678,8 @@ run_forked(const rtt_opts_t *o)
 
     /* a server that never sends its address ends us (and it, by its
      * parent-death signal) through SIGALRM's default action */
-    alarm(FIRST_S + WAIT_S * (2 + (o->cycles + o->count) / 1000));
+    alarm(FIRST_S + WAIT_S * (2 + (o->cycles + o->count) / 1000) +
+          (unsigned)o->idle_reads / 100);
     /* fork before any endpoint exists: a child must not inherit one */
     if (pipe(fds) != 0 || fflush(stdout) != 0 || (pid = fork()) < 0) {
         fprintf(stderr, "fw-bench-rtt: cannot fork: %s\n", strerror(errno));
@@ -560,12 +734,22 @@ parse(int argc, char **argv, rtt_opts_t *o)
             o->listen = v;
         } else if (!strcmp(a, "--connect")) {
             o->connect = v;
-        } else if (!strcmp(a, "--cycles") || !strcmp(a, "--count")) {
+        } else if (!strcmp(a, "--cycles") || !strcmp(a, "--count") ||
+                   !strcmp(a, "--idle-reads")) {
             errno = 0;
             n = strtol(v, &end, 10);
-            if (errno || *end || end == v || n < 1 || n > 1000000)
+            if (errno || *end || end == v || n < 1 || n > 1000000 ||
+                (!strcmp(a, "--idle-reads") && n > IDLE_READS_MAX))
                 return -1;
-            *(!strcmp(a, "--cycles") ? &o->cycles : &o->count) = (int)n;
+            *(!strcmp(a, "--cycles")  ? &o->cycles
+              : !strcmp(a, "--count") ? &o->count
+                                      : &o->idle_reads) = (int)n;
+        } else if (!strcmp(a, "--read-bytes")) {
+            errno = 0;
+            n = strtol(v, &end, 10);
+            if (errno || *end || end == v || n < 1 || n > WIN_BYTES)
+                return -1;
+            o->read_bytes = (int)n;
         } else {
             return -1;
         }
@@ -577,12 +761,13 @@ parse(int argc, char **argv, rtt_opts_t *o)
 int
 main(int argc, char **argv)
 {
-    rtt_opts_t o = {20, 100, 0, NULL, NULL};
+    rtt_opts_t o = {20, 100, 0, 0, 4096, NULL, NULL};
 
     if (parse(argc, argv, &o) != 0) {
-        fputs("usage: fw-bench-rtt [--cycles C] [--count K] [--known] "
-              "[--listen FILE | --connect FILE]\n"
-              "(provider from FW_PROVIDER)\n", stderr);
+        fprintf(stderr, "usage: fw-bench-rtt [--cycles C] [--count K] "
+                "[--known] [--idle-reads R (<= %d)] [--read-bytes B "
+                "(<= %d)] [--listen FILE | --connect FILE]\n"
+                "(provider from FW_PROVIDER)\n", IDLE_READS_MAX, WIN_BYTES);
         return 2;
     }
     if (o.listen != NULL)

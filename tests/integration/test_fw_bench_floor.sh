@@ -107,6 +107,7 @@ EOF
 if [ "$mode" = local ]; then
     for prov in 'tcp;ofi_rxm' shm; do
         FW_PROVIDER=$prov timeout 60 "$RTT" --cycles 5 --count 20 \
+            --idle-reads 4 --read-bytes 100000 \
             >"$T/rtt.out" 2>"$T/rtt.err"
         rc=$?
         t_ok "$rc" "fw-bench-rtt over $prov, forked server: exit 0"
@@ -114,6 +115,9 @@ if [ "$mode" = local ]; then
         t_ok $? "over $prov: first contact, later cycles, round trips," \
             "words and the total, consistent"
         [ -s "$T/check" ] && diag "$(tail -n 3 "$T/check")"
+        # the reads check the bytes they bring (fw-bench-rtt fails if not)
+        [ "$(grep -c '"idle_read_ms":[0-9.]*[1-9]' "$T/rtt.out")" -eq 4 ]
+        t_ok $? "over $prov: 4 reads of 100000 bytes from the idle server"
     done
 
     FW_PROVIDER=shm timeout 60 "$RTT" --listen "$T/addr" 2>"$T/l.err" &
@@ -131,6 +135,12 @@ if [ "$mode" = local ]; then
     "$RTT" --cycles 0 >/dev/null 2>"$T/e"
     [ $? -eq 2 ] && grep -q usage "$T/e"
     t_ok $? "--cycles 0: usage, exit 2"
+    for bad in "--idle-reads 0" "--read-bytes 0" "--read-bytes 1048577"; do
+        # shellcheck disable=SC2086
+        "$RTT" $bad >/dev/null 2>"$T/e"
+        [ $? -eq 2 ] && grep -q usage "$T/e"
+        t_ok $? "$bad: usage, exit 2"
+    done
     "$RTT" --listen a --connect b >/dev/null 2>"$T/e"
     [ $? -eq 2 ]
     t_ok $? "--listen with --connect: exit 2"
@@ -229,6 +239,34 @@ else
         "every row ($(tail -n 1 "$T/check"))"
     grep -q '"hosts": "netns2"' "$T/n/results.jsonl"
     t_ok $? "the records are of the namespace layout"
+    "${BENCH[@]}" modex -n 2 --hosts netns:2 --provider 'tcp;ofi_rxm' \
+        --stacks floor,fabwire --modex-modes onesided --jobs 1 \
+        --wall-pairs 1 --strict --no-progress --no-plot -o "$T/m" \
+        >"$T/m.out" 2>&1
+    rc=$?
+    t_ok "$rc" "fw-bench modex over 2 namespace hosts: exit 0"
+    [ "$rc" -eq 0 ] || diag "$(tail -n 8 "$T/m.out")"
+    python3 - "$T/m" >"$T/check" 2>&1 <<'EOF'
+import json, re, sys
+d = sys.argv[1]
+recs = [json.loads(l) for l in open(d + "/results.jsonl")]
+idle = [r for r in recs if r["benchmark"] == "modex" and
+        r["stack"] == "floor" and r["metric"] == "quiet_get_ep_ms"]
+assert len(idle) == 1, idle
+r = idle[0]
+assert r["status"] == "ok" and r["count"] == 30 and r["median"] > 0, r
+assert r["params"].get("with") == "rtt", r["params"]
+text = open(d + "/report.txt").read()
+assert "floor (tcp;ofi_rxm read from an idle peer)" in text, "no column"
+pat = (r"netns2 n=2 \[tcp;ofi_rxm\]: remote get direct \(rank with its "
+       r"endpoint open\) \S+ ms = \S+x the provider round trip \S+ ms, "
+       r"target 3x: (met|MISSED) \(a provider read from an idle peer: "
+       r"\S+ ms = \S+x the round trip; the get = \S+x that read\)")
+assert re.search(pat, text), "no verdict with the idle read"
+print("30 idle reads, median %.3g ms, in the verdict" % r["median"])
+EOF
+    t_ok $? "netns: the floor of a remote get, a read from an idle peer," \
+        "beside it and in its verdict ($(tail -n 1 "$T/check"))"
     [ "$(ip netns list | grep -c "^fb")" -eq "$before" ]
     t_ok $? "fw-bench removed its namespace hosts"
 fi
