@@ -9,10 +9,12 @@
  * after (no commit before it: the fence's own cost, without the daemon
  * taking in 64 cards first; not with --no-wireup, where it is -1).
  * On several hosts, Q quiet rounds follow: put + commit + fence, then
- * rank 0 alone gets one card of the first rank on the next host while
- * the others wait 3 ms before the next fence (quiet_get_ms: a get's
- * latency, not its throughput among 64 ranks getting at once, nor queued
- * behind the others' fence messages); then rank 0 and that
+ * the others wait 5 ms before the next fence while rank 0 waits 2 ms
+ * and alone gets one card of the first rank on the next host
+ * (quiet_get_ms: a get's latency, not its throughput among 64 ranks
+ * getting at once, nor queued behind the others' fence messages, nor
+ * behind the others' waking from the fence on the same cores); then
+ * rank 0 and that
  * rank time an 8-byte tagged ping-pong through fw_comm_send/recv
  * (rtt_ms: the provider's round trip between the two hosts, this run);
  * then Q more quiet rounds (quiet_get_ep_ms): rank 0's endpoint is now
@@ -73,7 +75,8 @@ static int
 quiet_gets(const fw_job_info_t *ji, uint32_t peer, int rounds,
            const char *metric)
 {
-    const struct timespec settle = {0, 3 * 1000 * 1000};
+    const struct timespec settle = {0, 5 * 1000 * 1000};
+    const struct timespec lull = {0, 2 * 1000 * 1000};
     char key[16];
     void *v = NULL;
     size_t len = 0;
@@ -86,12 +89,15 @@ quiet_gets(const fw_job_info_t *ji, uint32_t peer, int rounds,
             fw_commit() != FW_SUCCESS || fw_fence() != FW_SUCCESS)
             return -1;
         if (ji->rank != 0) {
-            /* stay out of the daemons' way while rank 0 gets: everyone
-             * is still warm from the fence, but no fence message queues
-             * in front of the get (an idle VM would add its vCPU wakeups
-             * to every hop instead) */
+            /* stay out of the daemons' way while rank 0 gets: no fence
+             * message queues in front of the get */
             nanosleep(&settle, NULL);
         } else {
+            /* the fence released every rank at once: with many ranks
+             * per core their waking and going to sleep would be timed
+             * with the get; wait until they sleep. The daemons are idle
+             * by then, as the floor's (an idle read) is. */
+            nanosleep(&lull, NULL);
             t = now_ms();
             if (fw_get(peer, key, &v, &len) != FW_SUCCESS ||
                 len != sizeof(r) || memcmp(v, &r, sizeof(r)) != 0)
