@@ -60,9 +60,9 @@ enum { WAIT_S = 10, FIRST_S = 30 };
 /* ping words; WINDOW: answer with the window's rkey, then wait idly */
 enum { BYE = 0, ANSWER = 1, QUIET = 2, WINDOW = 3 };
 /* the server's window; the pause before each idle read */
-enum { WIN_BYTES = 1 << 20, WIN_FILL = 0xa5, IDLE_GAP_US = 3000 };
-/* the server's idle wait for the next word spans every idle read */
-enum { IDLE_READS_MAX = WAIT_S * 1000000 / IDLE_GAP_US / 2 };
+enum { WIN_BYTES = 1 << 20, IDLE_GAP_US = 3000, IDLE_READS_MAX = 100000 };
+/* the server's idle wait for the word after the reads: this per read */
+#define IDLE_READ_S 0.1
 
 typedef struct rtt_op {
     int done;
@@ -194,11 +194,12 @@ round_trip(fw_fab_t *fab, uint64_t peer, uint64_t value)
 }
 
 /* op_wait() as an idle daemon waits: asleep on the wait fd (naps
- * without one) between progress calls, which serve the peer's reads. */
+ * without one) between progress calls, which serve the peer's reads.
+ * Gives up after wait_s. */
 static int
-op_wait_idle(fw_fab_t *fab, rtt_op_t *op, const char *what)
+op_wait_idle(fw_fab_t *fab, rtt_op_t *op, const char *what, double wait_s)
 {
-    double deadline = now_ms() + WAIT_S * 1e3;
+    double deadline = now_ms() + wait_s * 1e3;
     uint64_t nap = 5000;
     struct pollfd pfd;
 
@@ -210,8 +211,8 @@ op_wait_idle(fw_fab_t *fab, rtt_op_t *op, const char *what)
         if (op->done)
             break;
         if (now_ms() > deadline) {
-            fprintf(stderr, "fw-bench-rtt: no %s within %d s\n", what,
-                    WAIT_S);
+            fprintf(stderr, "fw-bench-rtt: no %s within %.0f s\n", what,
+                    wait_s);
             return -1;
         }
         pfd.fd = fw_fab_wait_fd(fab);
@@ -232,51 +233,74 @@ op_wait_idle(fw_fab_t *fab, rtt_op_t *op, const char *what)
     return 0;
 }
 
+/* Byte i of the window: a read at a wrong offset brings other bytes. */
+static unsigned char
+win_byte(size_t i)
+{
+    return (unsigned char)(i * 31u + 7u + i / 251u);
+}
+
+/* The server's window, registered at the first WINDOW word. */
+typedef struct rtt_win {
+    unsigned char *buf;
+    fw_fab_mr_t *mr;
+} rtt_win_t;
+
 /* WINDOW: register the window (once) and send its rkey. */
 static int
-window_answer(fw_fab_t *fab, uint64_t peer, unsigned char *win,
-              fw_fab_mr_t **mr_p)
+window_answer(fw_fab_t *fab, uint64_t peer, rtt_win_t *w)
 {
     fw_fab_rkey_t rkey;
     fw_buf_t b;
+    size_t i;
     int rc = -1;
 
     fw_buf_init(&b);
-    memset(win, WIN_FILL, WIN_BYTES);
-    if ((*mr_p == NULL &&
-         fw_fab_mr_reg(fab, win, WIN_BYTES, FW_FAB_MR_REMOTE_READ, mr_p) !=
-             FW_SUCCESS) ||
-        fw_fab_mr_desc_get(*mr_p, &rkey) != FW_SUCCESS ||
+    if (w->buf == NULL) {
+        w->buf = malloc(WIN_BYTES);
+        if (w->buf == NULL)
+            goto out;
+        for (i = 0; i < WIN_BYTES; i++)
+            w->buf[i] = win_byte(i);
+        if (fw_fab_mr_reg(fab, w->buf, WIN_BYTES, FW_FAB_MR_REMOTE_READ,
+                          &w->mr) != FW_SUCCESS)
+            goto out;
+    }
+    if (fw_fab_mr_desc_get(w->mr, &rkey) != FW_SUCCESS ||
         fw_fab_rkey_pack(&rkey, &b) != FW_SUCCESS ||
         fw_fab_tsend(fab, peer, TAG_PONG, b.data, b.len, WAIT_S * 1000) !=
             FW_SUCCESS)
+        goto out;
+    rc = 0;
+out:
+    if (rc != 0)
         fputs("fw-bench-rtt: cannot offer a window\n", stderr);
-    else
-        rc = 0;
     fw_buf_cleanup(&b);
     return rc;
 }
 
-/* Answer pings until BYE (not QUIET words); after WINDOW, idly. */
+/* Answer pings until BYE (not QUIET words). After WINDOW | R << 32,
+ * wait idly, the next word within WAIT_S + R x IDLE_READ_S. */
 static int
-serve_pings(fw_fab_t *fab, uint64_t peer, unsigned char *win,
-            fw_fab_mr_t **mr_p)
+serve_pings(fw_fab_t *fab, uint64_t peer, rtt_win_t *w)
 {
     uint64_t ping = ANSWER, pong = 1;
-    int idle = 0;
+    double idle_s = 0;
     rtt_op_t op;
 
     while (ping != BYE) {
         int answer = ping == ANSWER;
 
-        if (ping == WINDOW && window_answer(fab, peer, win, mr_p) != 0)
-            return -1;
-        idle |= ping == WINDOW;
+        if ((ping & 0xffffffffu) == WINDOW) {
+            if (window_answer(fab, peer, w) != 0)
+                return -1;
+            idle_s = WAIT_S + (double)(ping >> 32) * IDLE_READ_S;
+        }
         if (post_recv(fab, TAG_PING, &ping, sizeof(ping), &op) != 0 ||
             (answer && send_wait(fab, peer, TAG_PONG, &pong, sizeof(pong)) !=
                            0) ||
-            (idle ? op_wait_idle(fab, &op, "ping")
-                  : op_wait(fab, &op, "ping", WAIT_S)) != 0)
+            (idle_s > 0 ? op_wait_idle(fab, &op, "ping", idle_s)
+                        : op_wait(fab, &op, "ping", WAIT_S)) != 0)
             return -1;
     }
     return 0;
@@ -286,11 +310,11 @@ serve_pings(fw_fab_t *fab, uint64_t peer, unsigned char *win,
 static int
 serve(fw_fab_t *fab)
 {
-    unsigned char addr[FW_FAB_ADDR_MAX], *win = NULL;
-    fw_fab_mr_t *mr = NULL;
+    unsigned char addr[FW_FAB_ADDR_MAX];
+    rtt_win_t w = {NULL, NULL};
     uint64_t peer;
     rtt_op_t op;
-    int rc = -1;
+    int rc;
 
     if (post_recv(fab, TAG_HELLO, addr, sizeof(addr), &op) != 0 ||
         op_wait(fab, &op, "first contact", FIRST_S) != 0)
@@ -299,14 +323,9 @@ serve(fw_fab_t *fab)
         fputs("fw-bench-rtt: cannot insert the client's address\n", stderr);
         return -1;
     }
-    win = malloc(WIN_BYTES);
-    if (win == NULL) {
-        fputs("fw-bench-rtt: out of memory\n", stderr);
-        return -1;
-    }
-    rc = serve_pings(fab, peer, win, &mr);
-    fw_fab_mr_dereg(mr);
-    free(win);
+    rc = serve_pings(fab, peer, &w);
+    fw_fab_mr_dereg(w.mr);
+    free(w.buf);
     return rc;
 }
 
@@ -347,41 +366,56 @@ word(fw_fab_t *fab, uint64_t peer, double *ms_p)
     return 0;
 }
 
-/* One read of len bytes at the window's start, busy-polled. */
+/* One read of len bytes at offset of the window, busy-polled. */
 static int
 read_once(fw_fab_t *fab, uint64_t peer, const fw_fab_rkey_t *rkey,
-          unsigned char *buf, size_t len)
+          size_t offset, unsigned char *buf, size_t len, double *ms_p)
 {
     rtt_op_t op = {0};
+    double t0 = now_ms();
 
-    buf[0] = buf[len - 1] = 0;
-    if (fw_fab_read_nb(fab, peer, buf, len, rkey, 0, op_done, &op) !=
+    if (fw_fab_read_nb(fab, peer, buf, len, rkey, offset, op_done, &op) !=
         FW_SUCCESS) {
         fputs("fw-bench-rtt: cannot post a read\n", stderr);
         return -1;
     }
     if (op_wait(fab, &op, "read", WAIT_S) != 0)
         return -1;
-    if (buf[0] != WIN_FILL || buf[len - 1] != WIN_FILL) {
-        fputs("fw-bench-rtt: a read brought wrong bytes\n", stderr);
-        return -1;
-    }
+    *ms_p = now_ms() - t0;
+    return 0;
+}
+
+/* The bytes a read brought are the window's at offset. */
+static int
+read_check(const unsigned char *buf, size_t offset, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < len; i++)
+        if (buf[i] != win_byte(offset + i)) {
+            fprintf(stderr, "fw-bench-rtt: a read brought wrong bytes "
+                    "(byte %zu of %zu at offset %zu)\n", i, len, offset);
+            return -1;
+        }
     return 0;
 }
 
 /* The idle reads: the window's rkey, one read untimed, then R reads each
- * after IDLE_GAP_US. */
+ * after IDLE_GAP_US, at offsets that move through the window. On
+ * failure buf is left allocated: a read still posted may write into it
+ * until the endpoint closes. */
 static int
 idle_reads(fw_fab_t *fab, uint64_t peer, const rtt_opts_t *o)
 {
     const struct timespec gap = {0, IDLE_GAP_US * 1000L};
     unsigned char packed[FW_FAB_RKEY_PACKED_MAX], *buf;
-    uint64_t word = WINDOW;
+    uint64_t word = WINDOW | (uint64_t)o->idle_reads << 32;
+    size_t len = (size_t)o->read_bytes, off = 0;
     fw_fab_rkey_t rkey;
     fw_rbuf_t r;
     rtt_op_t op;
-    double t0;
-    int k, rc = -1;
+    double ms;
+    int k;
 
     if (post_recv(fab, TAG_PONG, packed, sizeof(packed), &op) != 0 ||
         send_wait(fab, peer, TAG_PING, &word, sizeof(word)) != 0 ||
@@ -392,24 +426,25 @@ idle_reads(fw_fab_t *fab, uint64_t peer, const rtt_opts_t *o)
         fputs("fw-bench-rtt: the server's window key is malformed\n", stderr);
         return -1;
     }
-    buf = malloc((size_t)o->read_bytes);
-    if (buf == NULL)
+    buf = malloc(len);
+    if (buf == NULL) {
+        fputs("fw-bench-rtt: out of memory\n", stderr);
         return -1;
-    if (read_once(fab, peer, &rkey, buf, (size_t)o->read_bytes) != 0)
-        goto out;
+    }
+    if (read_once(fab, peer, &rkey, 0, buf, len, &ms) != 0 ||
+        read_check(buf, 0, len) != 0)
+        return -1;
     for (k = 0; k < o->idle_reads; k++) {
-        nanosleep(&gap, NULL);
-        t0 = now_ms();
-        if (read_once(fab, peer, &rkey, buf, (size_t)o->read_bytes) != 0)
-            goto out;
-        printf("{\"sample\":%d,\"idle_read_ms\":%.6f}\n", k,
-               now_ms() - t0);
+        off = (off + 4099) % (WIN_BYTES - len + 1);
+        (void)nanosleep(&gap, NULL);
+        if (read_once(fab, peer, &rkey, off, buf, len, &ms) != 0 ||
+            read_check(buf, off, len) != 0)
+            return -1;
+        printf("{\"sample\":%d,\"idle_read_ms\":%.6f}\n", k, ms);
         fflush(stdout);
     }
-    rc = 0;
-out:
     free(buf);
-    return rc;
+    return 0;
 }
 
 /* The client: every measurement, printed as JSON lines. */
