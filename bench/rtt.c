@@ -115,23 +115,47 @@ op_done(const fw_fab_cmpl_t *cmpl, void *arg)
     op->done = 1;
 }
 
-/* Progress until op completes or wait_s pass (busy: a floor has no
- * naps). */
+/* Sleep as an idle daemon does until the CQ may have work: on the wait
+ * fd (up to 100 ms), or a nap without one. */
 static int
-op_wait(fw_fab_t *fab, rtt_op_t *op, const char *what, int wait_s)
+idle_sleep(fw_fab_t *fab, uint64_t *nap)
+{
+    struct pollfd pfd = {fw_fab_wait_fd(fab), POLLIN, 0};
+
+    if (pfd.fd < 0)
+        fw_fab_nap(nap, 1000000);
+    else if (fw_fab_trywait(fab) == FW_SUCCESS &&
+             poll(&pfd, 1, 100) < 0 && errno != EINTR) {
+        fprintf(stderr, "fw-bench-rtt: poll: %s\n", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Progress until op completes or wait_s pass: busy (a floor has no
+ * naps), or with idle set asleep between progress calls, which serve
+ * the peer's reads, as an idle daemon waits. */
+static int
+op_wait_as(fw_fab_t *fab, rtt_op_t *op, const char *what, double wait_s,
+           int idle)
 {
     double deadline = now_ms() + wait_s * 1e3;
+    uint64_t nap = 5000;
 
     while (!op->done) {
         if (progress(fab) != FW_SUCCESS) {
             fprintf(stderr, "fw-bench-rtt: progress failed (%s)\n", what);
             return -1;
         }
+        if (op->done)
+            break;
         if (now_ms() > deadline) {
-            fprintf(stderr, "fw-bench-rtt: no %s within %d s\n", what,
+            fprintf(stderr, "fw-bench-rtt: no %s within %.0f s\n", what,
                     wait_s);
             return -1;
         }
+        if (idle && idle_sleep(fab, &nap) != 0)
+            return -1;
     }
     if (op->status != FW_SUCCESS) {
         fprintf(stderr, "fw-bench-rtt: %s failed: %s\n", what,
@@ -139,6 +163,12 @@ op_wait(fw_fab_t *fab, rtt_op_t *op, const char *what, int wait_s)
         return -1;
     }
     return 0;
+}
+
+static int
+op_wait(fw_fab_t *fab, rtt_op_t *op, const char *what, int wait_s)
+{
+    return op_wait_as(fab, op, what, wait_s, 0);
 }
 
 static int
@@ -190,46 +220,6 @@ round_trip(fw_fab_t *fab, uint64_t peer, uint64_t value)
         send_wait(fab, peer, TAG_PING, &value, sizeof(value)) != 0 ||
         op_wait(fab, &op, "answer", WAIT_S) != 0)
         return -1;
-    return 0;
-}
-
-/* op_wait() as an idle daemon waits: asleep on the wait fd (naps
- * without one) between progress calls, which serve the peer's reads.
- * Gives up after wait_s. */
-static int
-op_wait_idle(fw_fab_t *fab, rtt_op_t *op, const char *what, double wait_s)
-{
-    double deadline = now_ms() + wait_s * 1e3;
-    uint64_t nap = 5000;
-    struct pollfd pfd;
-
-    while (!op->done) {
-        if (fw_fab_progress(fab, NULL) != FW_SUCCESS) {
-            fprintf(stderr, "fw-bench-rtt: progress failed (%s)\n", what);
-            return -1;
-        }
-        if (op->done)
-            break;
-        if (now_ms() > deadline) {
-            fprintf(stderr, "fw-bench-rtt: no %s within %.0f s\n", what,
-                    wait_s);
-            return -1;
-        }
-        pfd.fd = fw_fab_wait_fd(fab);
-        pfd.events = POLLIN;
-        if (pfd.fd < 0)
-            fw_fab_nap(&nap, 1000000);
-        else if (fw_fab_trywait(fab) == FW_SUCCESS &&
-                 poll(&pfd, 1, 100) < 0 && errno != EINTR) {
-            fprintf(stderr, "fw-bench-rtt: poll: %s\n", strerror(errno));
-            return -1;
-        }
-    }
-    if (op->status != FW_SUCCESS) {
-        fprintf(stderr, "fw-bench-rtt: %s failed: %s\n", what,
-                fw_strerror(op->status));
-        return -1;
-    }
     return 0;
 }
 
@@ -299,8 +289,8 @@ serve_pings(fw_fab_t *fab, uint64_t peer, rtt_win_t *w)
         if (post_recv(fab, TAG_PING, &ping, sizeof(ping), &op) != 0 ||
             (answer && send_wait(fab, peer, TAG_PONG, &pong, sizeof(pong)) !=
                            0) ||
-            (idle_s > 0 ? op_wait_idle(fab, &op, "ping", idle_s)
-                        : op_wait(fab, &op, "ping", WAIT_S)) != 0)
+            op_wait_as(fab, &op, "ping", idle_s > 0 ? idle_s : WAIT_S,
+                       idle_s > 0) != 0)
             return -1;
     }
     return 0;
